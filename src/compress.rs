@@ -1,0 +1,196 @@
+//! Per-chunk zstd compression (spec §5.4), with the decompressed size bounded
+//! before anything is allocated for it.
+
+use zstd::zstd_safe::{self, DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
+
+use crate::error::{Error, Limit, Result};
+
+/// Compresses chunk bodies at one zstd level; one per worker, reused.
+pub struct Compressor {
+    inner: zstd::bulk::Compressor<'static>,
+}
+
+impl Compressor {
+    /// A compressor at `level` (zstd's own range; 0 means zstd's default).
+    pub fn new(level: i32) -> Result<Self> {
+        let inner = zstd::bulk::Compressor::new(level).map_err(Error::Io)?;
+        Ok(Compressor { inner })
+    }
+
+    /// Compresses `body` into one zstd frame, or returns `None` when that would
+    /// not make it smaller; the caller then stores it uncompressed, so a stored
+    /// plaintext is never longer than the body (spec §5.4).
+    pub fn compress(&mut self, body: &[u8]) -> Option<Vec<u8>> {
+        if body.is_empty() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(body.len() - 1);
+        match self.inner.compress_to_buffer(body, &mut out) {
+            Ok(_) if out.len() < body.len() => Some(out),
+            _ => None,
+        }
+    }
+}
+
+/// Decompresses chunk bodies; one per worker, reused.
+pub struct Decompressor {
+    context: DCtx<'static>,
+}
+
+impl Default for Decompressor {
+    fn default() -> Self {
+        Decompressor {
+            context: DCtx::create(),
+        }
+    }
+}
+
+/// The smallest zstd window log that covers `limit` bytes; a frame asking for
+/// a larger window than the chunk it holds is refused rather than allocated.
+fn window_log_for(limit: usize) -> u32 {
+    let log = usize::BITS - limit.saturating_sub(1).leading_zeros();
+    // 10 is zstd's smallest window log (ZSTD_WINDOWLOG_ABSOLUTEMIN).
+    log.clamp(10, 31)
+}
+
+impl Decompressor {
+    /// Decompresses the zstd stream in `stored`, which must decode completely
+    /// to at most `limit` bytes. Output grows as it is produced, so a bomb is
+    /// stopped at `limit + 1` bytes whatever its frame header claims.
+    pub fn decompress(&mut self, stored: &[u8], limit: usize, chunk: u64) -> Result<Vec<u8>> {
+        let corrupt = |code: usize| {
+            let name = zstd_safe::get_error_name(code);
+            // zstd reports a frame whose window is larger than `WindowLogMax`
+            // allows only by this message; such a frame would need more memory
+            // than the chunk limit, so it is a limit, not damage.
+            if name.contains("too much memory") {
+                return Error::LimitExceeded {
+                    what: Limit::ChunkSize,
+                    value: limit as u64 + 1,
+                    limit: limit as u64,
+                };
+            }
+            Error::corrupt(
+                chunk,
+                format!("the compressed body does not decode ({})", name),
+            )
+        };
+        let too_large = |value: usize| Error::LimitExceeded {
+            what: Limit::ChunkSize,
+            value: value as u64,
+            limit: limit as u64,
+        };
+        self.context
+            .reset(ResetDirective::SessionAndParameters)
+            .map_err(corrupt)?;
+        self.context
+            .set_parameter(DParameter::WindowLogMax(window_log_for(limit)))
+            .map_err(corrupt)?;
+        if let Ok(Some(declared)) = zstd_safe::get_frame_content_size(stored)
+            && declared > limit as u64
+        {
+            return Err(Error::LimitExceeded {
+                what: Limit::ChunkSize,
+                value: declared,
+                limit: limit as u64,
+            });
+        }
+
+        let ceiling = limit + 1;
+        let mut out: Vec<u8> = Vec::with_capacity(stored.len().saturating_mul(4).clamp(1, ceiling));
+        let mut input = InBuffer::around(stored);
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() >= ceiling {
+                    return Err(too_large(out.len()));
+                }
+                let grown = out.capacity().saturating_mul(2).min(ceiling);
+                out.reserve_exact(grown - out.len());
+            }
+            let position = out.len();
+            let hint = {
+                let mut output = OutBuffer::around_pos(&mut out, position);
+                self.context
+                    .decompress_stream(&mut output, &mut input)
+                    .map_err(corrupt)?
+            };
+            if out.len() > limit {
+                return Err(too_large(out.len()));
+            }
+            let input_done = input.pos() == stored.len();
+            if hint == 0 && input_done {
+                return Ok(out);
+            }
+            if input_done && out.len() < out.capacity() {
+                return Err(Error::corrupt(chunk, "the compressed body ends mid-frame"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn compress_then_decompress_is_identity(body in proptest::collection::vec(any::<u8>(), 0..20_000), repeat in 1usize..8) {
+            let body: Vec<u8> = body.iter().copied().cycle().take(body.len() * repeat).collect();
+            let mut compressor = Compressor::new(3).unwrap();
+            if let Some(stored) = compressor.compress(&body) {
+                prop_assert!(stored.len() < body.len());
+                let back = Decompressor::default().decompress(&stored, body.len(), 0).unwrap();
+                prop_assert_eq!(back, body);
+            }
+        }
+    }
+
+    #[test]
+    fn a_bomb_is_stopped_at_the_limit() {
+        let body = vec![0u8; 1 << 20];
+        let stored = Compressor::new(19).unwrap().compress(&body).unwrap();
+        match Decompressor::default().decompress(&stored, 4096, 7) {
+            Err(Error::LimitExceeded {
+                what: Limit::ChunkSize,
+                value,
+                limit: 4096,
+            }) => {
+                assert!(value > 4096)
+            }
+            other => panic!("expected LimitExceeded, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bomb_without_a_declared_size_is_stopped_too() {
+        let body = vec![0u8; 1 << 20];
+        let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.include_contentsize(false).unwrap();
+        std::io::Write::write_all(&mut encoder, &body).unwrap();
+        let stored = encoder.finish().unwrap();
+        assert!(matches!(
+            Decompressor::default().decompress(&stored, 4096, 0),
+            Err(Error::LimitExceeded { .. })
+        ));
+    }
+
+    #[test]
+    fn incompressible_bodies_are_left_alone() {
+        use rand::{RngCore, SeedableRng};
+        let mut body = vec![0u8; 4096];
+        rand_chacha::ChaCha20Rng::seed_from_u64(1).fill_bytes(&mut body);
+        assert!(Compressor::new(3).unwrap().compress(&body).is_none());
+    }
+
+    #[test]
+    fn a_cut_frame_is_corrupt() {
+        let body = vec![7u8; 100_000];
+        let stored = Compressor::new(3).unwrap().compress(&body).unwrap();
+        let cut = &stored[..stored.len() - 3];
+        assert!(matches!(
+            Decompressor::default().decompress(cut, 200_000, 3),
+            Err(Error::Corrupt { chunk: 3, .. })
+        ));
+    }
+}

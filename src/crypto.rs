@@ -1,0 +1,402 @@
+//! The key schedule, key slots, header MAC and frame sealing (spec §4, §5).
+//!
+//! Every derived key comes from HKDF-SHA256 with its own `info` label, listed
+//! once below; "where is the nonce built" is [`nonce`].
+
+use std::fmt;
+
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use rand::{CryptoRng, RngCore};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+use crate::format::{
+    FRAME_HEADER_LEN, FrameHeader, Header, MAC_LEN, PRELUDE_LEN, Prelude, RAW_SLOT_CHECK_LEN,
+    RAW_SLOT_LEN, RAW_SLOT_SALT_LEN, SlotEntry, TAG_LEN, slot_kind,
+};
+
+/// HKDF `info` for the key that wraps the file key in a raw-key slot (spec §4.2).
+pub const LABEL_RAW_SLOT_WRAP: &[u8] = b"keepsake/v1/raw-key-slot/wrap";
+/// HKDF `info` for a raw-key slot's key-check value (spec §4.2).
+pub const LABEL_RAW_SLOT_CHECK: &[u8] = b"keepsake/v1/raw-key-slot/check";
+/// HKDF `info` for the header MAC key (spec §4.3).
+pub const LABEL_HEADER_MAC: &[u8] = b"keepsake/v1/header-mac";
+/// HKDF `info` prefix for the payload key; the 52-byte prelude follows it (spec §4.4).
+pub const LABEL_PAYLOAD: &[u8] = b"keepsake/v1/payload";
+
+/// Length of every symmetric key here.
+pub const KEY_LEN: usize = 32;
+
+/// The 32-byte key an application holds for its archives, as messaging SDKs
+/// hand it over. Zeroized on drop; never printed.
+#[derive(Clone)]
+pub struct ArchiveKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl ArchiveKey {
+    /// Wraps 32 key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        ArchiveKey(Zeroizing::new(bytes))
+    }
+
+    /// A fresh random key from the operating system's generator.
+    pub fn generate() -> Self {
+        Self::generate_with(&mut rand::rngs::OsRng)
+    }
+
+    /// A fresh random key from `rng`.
+    pub fn generate_with(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let mut key = Zeroizing::new([0; KEY_LEN]);
+        rng.fill_bytes(key.as_mut());
+        ArchiveKey(key)
+    }
+
+    /// Reads a key file's contents: 64 hex characters (a trailing newline
+    /// allowed) or exactly 32 raw bytes.
+    pub fn from_key_file(contents: &[u8]) -> Result<Self> {
+        let text = contents
+            .strip_suffix(b"\r\n")
+            .or_else(|| contents.strip_suffix(b"\n"))
+            .unwrap_or(contents);
+        if text.len() == 2 * KEY_LEN && text.iter().all(u8::is_ascii_hexdigit) {
+            return Self::from_hex(std::str::from_utf8(text).expect("hex digits are ASCII"));
+        }
+        if let Ok(bytes) = <[u8; KEY_LEN]>::try_from(contents) {
+            return Ok(Self::from_bytes(bytes));
+        }
+        Err(Error::InvalidKey {
+            reason: format!(
+                "a key file must hold 64 hexadecimal characters or exactly 32 bytes, but this one holds {} bytes that are neither",
+                contents.len()
+            ),
+        })
+    }
+
+    /// Parses 64 hexadecimal characters.
+    pub fn from_hex(hex: &str) -> Result<Self> {
+        let digits = hex.as_bytes();
+        if digits.len() != 2 * KEY_LEN {
+            return Err(Error::InvalidKey {
+                reason: format!("expected 64 hexadecimal characters, found {}", digits.len()),
+            });
+        }
+        let mut key = Zeroizing::new([0; KEY_LEN]);
+        for (byte, pair) in key.iter_mut().zip(digits.chunks_exact(2)) {
+            let high = hex_digit(pair[0]);
+            let low = hex_digit(pair[1]);
+            match (high, low) {
+                (Some(high), Some(low)) => *byte = high << 4 | low,
+                _ => {
+                    return Err(Error::InvalidKey {
+                        reason: "the key contains a character that is not hexadecimal".into(),
+                    });
+                }
+            }
+        }
+        Ok(ArchiveKey(key))
+    }
+
+    /// The key as 64 lower-case hexadecimal characters, for writing a key file.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::with_capacity(2 * KEY_LEN));
+        for byte in self.0.iter() {
+            out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+            out.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+        }
+        out
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Debug for ArchiveKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ArchiveKey(<redacted>)")
+    }
+}
+
+/// The random per-archive key that the key slots wrap (spec §4).
+pub(crate) struct FileKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl FileKey {
+    pub(crate) fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let mut key = Zeroizing::new([0; KEY_LEN]);
+        rng.fill_bytes(key.as_mut());
+        FileKey(key)
+    }
+}
+
+/// HKDF-SHA256 with `info` given in parts, concatenated.
+fn hkdf(ikm: &[u8], salt: &[u8], info: &[&[u8]], out: &mut [u8]) {
+    Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand_multi_info(info, out)
+        .expect("HKDF output lengths here are far below the 8160-byte maximum");
+}
+
+fn derive_key(ikm: &[u8], salt: &[u8], info: &[&[u8]]) -> Zeroizing<[u8; KEY_LEN]> {
+    let mut key = Zeroizing::new([0; KEY_LEN]);
+    hkdf(ikm, salt, info, key.as_mut());
+    key
+}
+
+/// The nonce of a frame (spec §5.3): the chunk index as 8 little-endian bytes,
+/// three zero bytes, then 0x01 for the final frame and 0x00 otherwise. Each
+/// archive has a fresh payload key, so a (key, nonce) pair never repeats.
+pub fn nonce(chunk: u64, is_final: bool) -> [u8; 12] {
+    let mut nonce = [0; 12];
+    nonce[..8].copy_from_slice(&chunk.to_le_bytes());
+    nonce[11] = u8::from(is_final);
+    nonce
+}
+
+/// Builds a raw-key slot wrapping `file_key` for `key` (spec §4.2).
+pub(crate) fn seal_raw_slot(
+    key: &ArchiveKey,
+    name: &str,
+    file_key: &FileKey,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> SlotEntry {
+    let mut salt = [0; RAW_SLOT_SALT_LEN];
+    rng.fill_bytes(&mut salt);
+    let mut check = [0; RAW_SLOT_CHECK_LEN];
+    hkdf(key.bytes(), &salt, &[LABEL_RAW_SLOT_CHECK], &mut check);
+    let wrap_key = derive_key(key.bytes(), &salt, &[LABEL_RAW_SLOT_WRAP]);
+    let mut wrapped = file_key.0.to_vec();
+    let tag = ChaCha20Poly1305::new(Key::from_slice(wrap_key.as_ref()))
+        .encrypt_in_place_detached(&Nonce::default(), &[], &mut wrapped)
+        .expect("32 bytes is far below the AEAD's length limit");
+    let mut body = Vec::with_capacity(RAW_SLOT_LEN);
+    body.extend_from_slice(&salt);
+    body.extend_from_slice(&check);
+    body.extend_from_slice(&wrapped);
+    body.extend_from_slice(&tag);
+    wrapped.zeroize();
+    SlotEntry {
+        kind: slot_kind::RAW_KEY,
+        name: name.to_owned(),
+        body,
+    }
+}
+
+/// What trying one raw-key slot found.
+enum SlotTry {
+    Opened(FileKey),
+    /// The check value matched but the wrapped key did not authenticate.
+    Damaged,
+    NotOurs,
+}
+
+fn try_raw_slot(key: &ArchiveKey, body: &[u8]) -> Result<SlotTry> {
+    if body.len() != RAW_SLOT_LEN {
+        return Err(Error::header(format!(
+            "a raw-key slot is {} bytes long instead of {RAW_SLOT_LEN}",
+            body.len()
+        )));
+    }
+    let (salt, rest) = body.split_at(RAW_SLOT_SALT_LEN);
+    let (stored_check, wrapped) = rest.split_at(RAW_SLOT_CHECK_LEN);
+    let mut check = [0; RAW_SLOT_CHECK_LEN];
+    hkdf(key.bytes(), salt, &[LABEL_RAW_SLOT_CHECK], &mut check);
+    let check_matches: bool = check.ct_eq(stored_check).into();
+    // Unwrap whether or not the check matched, so the work done does not
+    // depend on which slot is ours, and a damaged check value is told apart
+    // from a key that is not ours (spec §7 step 6).
+    let wrap_key = derive_key(key.bytes(), salt, &[LABEL_RAW_SLOT_WRAP]);
+    let mut file_key = Zeroizing::new([0; KEY_LEN]);
+    file_key.copy_from_slice(&wrapped[..KEY_LEN]);
+    let opened = ChaCha20Poly1305::new(Key::from_slice(wrap_key.as_ref()))
+        .decrypt_in_place_detached(
+            &Nonce::default(),
+            &[],
+            file_key.as_mut(),
+            Tag::from_slice(&wrapped[KEY_LEN..]),
+        )
+        .is_ok();
+    Ok(match (opened, check_matches) {
+        (true, _) => SlotTry::Opened(FileKey(file_key)),
+        (false, true) => SlotTry::Damaged,
+        (false, false) => SlotTry::NotOurs,
+    })
+}
+
+/// The ways of opening an archive a reader can offer.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Identity {
+    /// A raw 32-byte key, matched against raw-key slots.
+    RawKey(ArchiveKey),
+}
+
+impl From<ArchiveKey> for Identity {
+    fn from(key: ArchiveKey) -> Self {
+        Identity::RawKey(key)
+    }
+}
+
+/// Recovers the file key from the header's slots and checks the header MAC
+/// (spec §7 steps 5–7). Every slot of a known kind is tried with every identity.
+pub(crate) fn open_header(header: &Header, identities: &[Identity]) -> Result<HeaderKeys> {
+    let mut found: Option<FileKey> = None;
+    let mut damaged = false;
+    let mut known_slots = 0;
+    for slot in &header.slots {
+        if slot.kind != slot_kind::RAW_KEY {
+            continue;
+        }
+        known_slots += 1;
+        for identity in identities {
+            let Identity::RawKey(key) = identity;
+            match try_raw_slot(key, &slot.body)? {
+                SlotTry::Opened(file_key) => {
+                    found.get_or_insert(file_key);
+                }
+                SlotTry::Damaged => damaged = true,
+                SlotTry::NotOurs => {}
+            }
+        }
+    }
+    let file_key = match found {
+        Some(file_key) => file_key,
+        None if known_slots == 0 => return Err(Error::NoSupportedSlot),
+        None if damaged => {
+            return Err(Error::header(
+                "the key slot for this key is damaged (its check value matches but the wrapped key does not authenticate)",
+            ));
+        }
+        None => return Err(Error::WrongKey),
+    };
+    let keys = HeaderKeys::derive(&file_key, &header.prelude);
+    let expected = keys.mac(header)?;
+    if !bool::from(expected.ct_eq(&header.mac)) {
+        return Err(Error::header("the header fails authentication"));
+    }
+    Ok(keys)
+}
+
+/// The keys derived from the file key for one archive.
+pub(crate) struct HeaderKeys {
+    mac_key: Zeroizing<[u8; KEY_LEN]>,
+    pub(crate) payload: PayloadCipher,
+}
+
+impl HeaderKeys {
+    pub(crate) fn derive(file_key: &FileKey, prelude: &Prelude) -> Self {
+        let prelude_bytes: [u8; PRELUDE_LEN] = prelude.to_bytes();
+        let mac_key = derive_key(file_key.0.as_ref(), &prelude.salt, &[LABEL_HEADER_MAC]);
+        let payload_key = derive_key(
+            file_key.0.as_ref(),
+            &prelude.salt,
+            &[LABEL_PAYLOAD, &prelude_bytes],
+        );
+        HeaderKeys {
+            mac_key,
+            payload: PayloadCipher(ChaCha20Poly1305::new(Key::from_slice(payload_key.as_ref()))),
+        }
+    }
+
+    /// HMAC-SHA256 over the header's authenticated bytes (spec §4.3).
+    pub(crate) fn mac(&self, header: &Header) -> Result<[u8; MAC_LEN]> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.mac_key.as_ref())
+            .expect("HMAC takes keys of any length");
+        mac.update(&header.authenticated_bytes()?);
+        Ok(mac.finalize().into_bytes().into())
+    }
+}
+
+/// Builds a new header: fresh salt, one slot per key, MAC (spec §4).
+pub(crate) fn seal_header(
+    prelude_limits: (u32, u32),
+    keys: &[(&ArchiveKey, &str)],
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(Header, HeaderKeys)> {
+    if keys.is_empty() {
+        return Err(Error::invalid("an archive needs at least one key"));
+    }
+    let file_key = FileKey::generate(rng);
+    let mut salt = [0; crate::format::SALT_LEN];
+    rng.fill_bytes(&mut salt);
+    let prelude = Prelude {
+        suite: crate::format::SUITE_V1,
+        max_chunk_size: prelude_limits.0,
+        max_record_size: prelude_limits.1,
+        salt,
+    };
+    let slots = keys
+        .iter()
+        .map(|(key, name)| seal_raw_slot(key, name, &file_key, rng))
+        .collect();
+    let mut header = Header {
+        prelude,
+        slots,
+        mac: [0; MAC_LEN],
+    };
+    let header_keys = HeaderKeys::derive(&file_key, &header.prelude);
+    header.mac = header_keys.mac(&header)?;
+    Ok((header, header_keys))
+}
+
+/// ChaCha20-Poly1305 under the archive's payload key. Cheap to clone, so each
+/// worker thread can hold its own.
+#[derive(Clone)]
+pub struct PayloadCipher(ChaCha20Poly1305);
+
+impl PayloadCipher {
+    /// Encrypts `buffer` in place and appends the tag; the frame header is the
+    /// associated data (spec §5.2).
+    pub fn seal(&self, header: &[u8; FRAME_HEADER_LEN], frame: &FrameHeader, buffer: &mut Vec<u8>) {
+        let tag = self
+            .0
+            .encrypt_in_place_detached(
+                Nonce::from_slice(&nonce(frame.chunk, frame.is_final())),
+                header,
+                buffer,
+            )
+            .expect("chunks are far below the AEAD's 256 GiB length limit");
+        buffer.extend_from_slice(&tag);
+    }
+
+    /// Authenticates and decrypts a frame's ciphertext in place, leaving the
+    /// stored plaintext (spec §7 step 10).
+    pub fn open(
+        &self,
+        header: &[u8; FRAME_HEADER_LEN],
+        frame: &FrameHeader,
+        buffer: &mut Vec<u8>,
+    ) -> Result<()> {
+        let body_len = buffer
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or_else(|| Error::corrupt(frame.chunk, "the frame is shorter than its tag"))?;
+        let tag = *Tag::from_slice(&buffer[body_len..]);
+        buffer.truncate(body_len);
+        self.0
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&nonce(frame.chunk, frame.is_final())),
+                header,
+                buffer,
+                &tag,
+            )
+            .map_err(|_| Error::corrupt(frame.chunk, "the chunk fails authentication"))
+    }
+}
+
+impl fmt::Debug for PayloadCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PayloadCipher(<redacted>)")
+    }
+}

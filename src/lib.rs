@@ -1,0 +1,31 @@
+//! Keepsake: a streaming archive format for encrypted, portable messaging
+//! backups, and its reference codec.
+//!
+//! The layers, bottom up: [`format`] (the bytes), [`crypto`] (key schedule,
+//! key slots, frame sealing), [`compress`], [`records`], the sans-I/O
+//! [`decoder`] with its blocking [`reader`], the [`writer`], and the SQLite
+//! adapters on top. The normative text is `spec/keepsake-v1.md`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod compress;
+mod content;
+pub mod crypto;
+pub mod decoder;
+pub mod error;
+pub mod format;
+pub mod limits;
+pub mod reader;
+pub mod records;
+pub mod writer;
+
+pub use crypto::{ArchiveKey, Identity};
+pub use decoder::{Decoder, Event};
+pub use error::{Error, Limit, Result};
+pub use limits::Limits;
+pub use reader::{ArchiveReader, ArchiveSummary, read_summary};
+pub use records::{
+    ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
+    ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
+};
+pub use writer::{ArchiveWriter, WriterOptions};

@@ -1,0 +1,247 @@
+//! The streaming archive writer (spec §8): records in, archive bytes out to
+//! any [`Write`], one chunk in memory at a time.
+
+use std::io::Write;
+
+use rand::{CryptoRng, RngCore};
+
+use crate::compress::Compressor;
+use crate::content::ContentTally;
+use crate::crypto::{ArchiveKey, PayloadCipher, seal_header};
+use crate::error::{Error, Limit, Result};
+use crate::format::{ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, TAG_LEN, Trailer};
+use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use crate::records::{ArchiveMetadata, BatchBuilder, Record, encode_into, varint_len};
+
+/// The default chunk size: large enough for zstd to find redundancy across
+/// messages, small enough that one chunk per worker stays cheap.
+pub const DEFAULT_CHUNK_SIZE: u32 = 1 << 20;
+
+/// The default zstd level.
+pub const DEFAULT_LEVEL: i32 = 3;
+
+/// Room in a chunk beyond its largest record: the batch's schema varint and
+/// the record's length varint.
+const BATCH_OVERHEAD: u32 = 8;
+
+/// How an archive is chunked and compressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// The largest decompressed chunk body, declared in the header; between
+    /// 4 KiB and 64 MiB. A batch is closed before it would grow past this.
+    pub chunk_size: u32,
+    /// The zstd level for every chunk.
+    pub level: i32,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            level: DEFAULT_LEVEL,
+        }
+    }
+}
+
+impl WriterOptions {
+    /// Checks the options against what every default reader accepts.
+    fn validate(&self) -> Result<()> {
+        if !(MIN_CHUNK_SIZE..=DEFAULT_MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(Error::invalid(format!(
+                "the chunk size must be between {MIN_CHUNK_SIZE} and {DEFAULT_MAX_CHUNK_SIZE} bytes, not {}",
+                self.chunk_size
+            )));
+        }
+        let levels = zstd::compression_level_range();
+        if !levels.contains(&self.level) {
+            return Err(Error::invalid(format!(
+                "the zstd level must be between {} and {}, not {}",
+                levels.start(),
+                levels.end(),
+                self.level
+            )));
+        }
+        Ok(())
+    }
+
+    /// The largest record these options allow: one that fits a chunk alone.
+    pub fn max_record_size(&self) -> u32 {
+        self.chunk_size - BATCH_OVERHEAD
+    }
+}
+
+/// Writes one archive to a byte sink.
+///
+/// You must call [`finish`](ArchiveWriter::finish) when you are done writing,
+/// or the archive has no final chunk and every reader rejects it as truncated.
+pub struct ArchiveWriter<W: Write> {
+    sink: W,
+    cipher: PayloadCipher,
+    compressor: Compressor,
+    options: WriterOptions,
+    batch: BatchBuilder,
+    scratch: Vec<u8>,
+    next_chunk: u64,
+    bytes_written: u64,
+    tally: ContentTally,
+    failed: bool,
+}
+
+impl<W: Write> std::fmt::Debug for ArchiveWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveWriter")
+            .field("options", &self.options)
+            .field("next_chunk", &self.next_chunk)
+            .field("bytes_written", &self.bytes_written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> ArchiveWriter<W> {
+    /// Starts an archive that each of `keys` opens: writes the header and the
+    /// metadata chunk, with a fresh file key and salt from the system's generator.
+    pub fn new(
+        sink: W,
+        keys: &[&ArchiveKey],
+        metadata: &ArchiveMetadata,
+        options: &WriterOptions,
+    ) -> Result<Self> {
+        Self::with_rng(sink, keys, metadata, options, &mut rand::rngs::OsRng)
+    }
+
+    /// As [`ArchiveWriter::new`], drawing the file key, salt and slot salts from
+    /// `rng`. Only a deterministic generator for test vectors should pass
+    /// anything but a system generator here.
+    pub fn with_rng(
+        mut sink: W,
+        keys: &[&ArchiveKey],
+        metadata: &ArchiveMetadata,
+        options: &WriterOptions,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        options.validate()?;
+        let named: Vec<(&ArchiveKey, &str)> = keys.iter().map(|key| (*key, "")).collect();
+        let (header, keys) =
+            seal_header((options.chunk_size, options.max_record_size()), &named, rng)?;
+        let header_bytes = header.to_bytes()?;
+        sink.write_all(&header_bytes)?;
+        let mut writer = ArchiveWriter {
+            sink,
+            cipher: keys.payload,
+            compressor: Compressor::new(options.level)?,
+            options: options.clone(),
+            batch: BatchBuilder::new(),
+            scratch: Vec::new(),
+            next_chunk: 0,
+            bytes_written: header_bytes.len() as u64,
+            tally: ContentTally::default(),
+            failed: false,
+        };
+        let mut body = Vec::new();
+        encode_into(metadata, &mut body)?;
+        if body.len() > options.chunk_size as usize {
+            return Err(Error::invalid(
+                "the archive metadata does not fit in one chunk",
+            ));
+        }
+        writer.write_chunk(ChunkKind::METADATA, body)?;
+        Ok(writer)
+    }
+
+    /// How many archive bytes have been written to the sink so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// Adds a record. Records must come in dependency order: a conversation
+    /// before any of its messages, and each conversation once (spec §8).
+    pub fn write_record(&mut self, record: &Record) -> Result<()> {
+        self.guard()?;
+        self.tally.check_order(record).map_err(|why| {
+            Error::invalid(format!(
+                "records out of dependency order: {}",
+                why.describe()
+            ))
+        })?;
+        self.scratch.clear();
+        encode_into(record, &mut self.scratch)?;
+        let max_record_size = self.options.max_record_size();
+        if self.scratch.len() > max_record_size as usize {
+            return Err(Error::LimitExceeded {
+                what: Limit::RecordSize,
+                value: self.scratch.len() as u64,
+                limit: u64::from(max_record_size),
+            });
+        }
+        let entry_len = varint_len(self.scratch.len() as u64) + self.scratch.len();
+        if !self.batch.is_empty() && self.batch.len() + entry_len > self.options.chunk_size as usize
+        {
+            self.flush_batch()?;
+        }
+        self.batch.push_encoded(&self.scratch);
+        self.tally.add_record(record);
+        Ok(())
+    }
+
+    /// Writes any pending batch and the trailer, flushes the sink and returns
+    /// it with the trailer written.
+    pub fn finish(mut self) -> Result<(W, Trailer)> {
+        self.guard()?;
+        self.flush_batch()?;
+        let trailer = self.tally.trailer(self.next_chunk);
+        self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
+        self.sink.flush()?;
+        Ok((self.sink, trailer))
+    }
+
+    fn guard(&self) -> Result<()> {
+        if self.failed {
+            Err(Error::invalid(
+                "this archive writer already failed; start a new archive",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn flush_batch(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let body = self.batch.take();
+        self.write_chunk(ChunkKind::RECORDS, body)
+    }
+
+    /// Compresses (when that helps), seals and writes one non-final chunk.
+    fn write_chunk(&mut self, kind: ChunkKind, body: Vec<u8>) -> Result<()> {
+        self.tally.add_chunk(kind, &body);
+        match self.compressor.compress(&body) {
+            Some(compressed) => self.write_frame(kind, FLAG_COMPRESSED, compressed),
+            None => self.write_frame(kind, 0, body),
+        }
+    }
+
+    fn write_frame(&mut self, kind: ChunkKind, flags: u8, mut stored: Vec<u8>) -> Result<()> {
+        let result = (|| {
+            let stored_len = u32::try_from(stored.len() + TAG_LEN)
+                .map_err(|_| Error::invalid("a chunk is larger than the format allows"))?;
+            let frame = FrameHeader {
+                kind,
+                flags,
+                stored_len,
+                chunk: self.next_chunk,
+            };
+            let header = frame.to_bytes();
+            self.cipher.seal(&header, &frame, &mut stored);
+            self.sink.write_all(&header)?;
+            self.sink.write_all(&stored)?;
+            self.bytes_written += (header.len() + stored.len()) as u64;
+            self.next_chunk += 1;
+            Ok(())
+        })();
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+}
