@@ -549,3 +549,116 @@ impl Trailer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn slot() -> impl Strategy<Value = SlotEntry> {
+        (any::<u16>(), "\\PC{0,12}", vec(any::<u8>(), 0..100))
+            .prop_map(|(kind, name, body)| SlotEntry { kind, name, body })
+    }
+
+    fn header() -> impl Strategy<Value = Header> {
+        (
+            4096u32..,
+            any::<[u8; 32]>(),
+            vec(slot(), 1..5),
+            any::<[u8; 32]>(),
+            any::<u32>(),
+        )
+            .prop_map(|(max_chunk_size, salt, slots, mac, record)| Header {
+                prelude: Prelude {
+                    suite: SUITE_V1,
+                    max_chunk_size,
+                    max_record_size: 1 + record % max_chunk_size,
+                    salt,
+                },
+                slots,
+                mac,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn headers_round_trip_byte_for_byte(header in header()) {
+            let bytes = header.to_bytes().unwrap();
+            prop_assert_eq!(Header::measure(&bytes).unwrap(), HeaderLen::Exactly(bytes.len()));
+            let parsed = Header::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed, &header);
+            prop_assert_eq!(parsed.to_bytes().unwrap(), bytes);
+        }
+
+        #[test]
+        fn a_header_prefix_never_measures_as_complete(header in header(), cut in 0usize..200) {
+            let bytes = header.to_bytes().unwrap();
+            let cut = cut.min(bytes.len() - 1);
+            match Header::measure(&bytes[..cut]) {
+                Ok(HeaderLen::AtLeast(need)) => prop_assert!(need > cut),
+                Ok(HeaderLen::Exactly(len)) => prop_assert_eq!(len, bytes.len()),
+                Err(error) => prop_assert!(false, "prefix of {} bytes: {:?}", cut, error),
+            }
+        }
+
+        #[test]
+        fn frame_headers_round_trip(kind in any::<u8>(), flags in 0u8..4, stored_len in 16u32..100_000, chunk in any::<u64>()) {
+            let frame = FrameHeader { kind: ChunkKind(kind), flags, stored_len, chunk };
+            let bytes = frame.to_bytes();
+            prop_assert_eq!(FrameHeader::parse(&bytes, chunk, 100_000).unwrap(), frame);
+        }
+
+        #[test]
+        fn a_damaged_frame_header_is_corrupt(stored_len in 16u32..1000, chunk in any::<u64>(), at in 0usize..FRAME_HEADER_LEN, bit in 0u8..8) {
+            let frame = FrameHeader { kind: ChunkKind::RECORDS, flags: FLAG_COMPRESSED, stored_len, chunk };
+            let mut bytes = frame.to_bytes();
+            bytes[at] ^= 1 << bit;
+            let is_corrupt = matches!(
+                FrameHeader::parse(&bytes, chunk, 100_000),
+                Err(Error::Corrupt { chunk: c, .. }) if c == chunk
+            );
+            prop_assert!(is_corrupt);
+        }
+
+        #[test]
+        fn trailers_round_trip(counts in any::<[u64; 8]>(), range in proptest::option::of(any::<(i64, i64)>()), digest in any::<[u8; 32]>()) {
+            let trailer = Trailer {
+                chunk_count: counts[0],
+                conversations: counts[1],
+                messages: counts[2],
+                consent: counts[3],
+                pages: counts[4],
+                plaintext_bytes: counts[5],
+                time_range: range.map(|(a, b)| (a.min(b), a.max(b))),
+                content_digest: digest,
+                index_chunk: counts[6],
+                index_offset: counts[7],
+                signature: [0; SIGNATURE_BLOCK_LEN],
+            };
+            prop_assert_eq!(Trailer::parse(&trailer.to_bytes(), 0).unwrap(), trailer);
+        }
+    }
+
+    #[test]
+    fn the_magic_is_checked_before_anything_else() {
+        assert!(matches!(
+            Header::measure(b"PK\x03\x04"),
+            Err(Error::NotAnArchive)
+        ));
+        assert_eq!(
+            Header::measure(&MAGIC[..3]).unwrap(),
+            HeaderLen::AtLeast(10)
+        );
+    }
+
+    #[test]
+    fn a_future_version_is_reported_as_such() {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&2u16.to_le_bytes());
+        assert!(matches!(
+            Header::measure(&bytes),
+            Err(Error::UnsupportedVersion { version: 2 })
+        ));
+    }
+}
