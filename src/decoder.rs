@@ -182,6 +182,14 @@ impl Decoder {
             };
             let wanted = need.saturating_sub(self.buffer.len());
             let take = wanted.min(input.len() - consumed);
+            // Grow with the bytes that actually arrive, never to a declared
+            // length up front: a frame that claims the maximum size and then
+            // ends costs at most twice what was sent (spec §9).
+            let len = self.buffer.len();
+            if self.buffer.capacity() < len + take {
+                let grown = (len + take).max(2 * self.buffer.capacity()).min(need);
+                self.buffer.reserve_exact(grown - len);
+            }
             self.buffer
                 .extend_from_slice(&input[consumed..consumed + take]);
             consumed += take;
@@ -217,7 +225,6 @@ impl Decoder {
                 let max_chunk_size = self.prelude()?.max_chunk_size;
                 let frame = FrameHeader::parse(&bytes, self.next_chunk, max_chunk_size)?;
                 self.buffer.clear();
-                self.buffer.reserve_exact(frame.stored_len as usize);
                 self.state = State::FrameBody { frame };
                 Ok(None)
             }

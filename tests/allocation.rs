@@ -1,0 +1,142 @@
+//! Hostile lengths are refused before anything is allocated for them: a
+//! counting global allocator measures the peak while the decoder reads
+//! archives whose frames and headers declare enormous sizes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use keepsake::format::{ChunkKind, FLAG_COMPRESSED, FrameHeader, MAGIC};
+use keepsake::{
+    ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Error, Limits, WriterOptions,
+};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// The tests here measure one at a time.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+        PEAK.fetch_max(now, Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f` and returns its result with the peak bytes allocated above what
+/// was live when it started.
+fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let result = f();
+    (result, PEAK.load(Ordering::SeqCst) - base)
+}
+
+const KEY: [u8; 32] = [7; 32];
+
+/// A valid archive's header and metadata frame, declaring `chunk_size`.
+fn archive_start(chunk_size: u32) -> Vec<u8> {
+    let options = WriterOptions {
+        chunk_size,
+        level: 3,
+    };
+    let writer = ArchiveWriter::new(
+        Vec::new(),
+        &[&ArchiveKey::from_bytes(KEY)],
+        &ArchiveMetadata::now(),
+        &options,
+    )
+    .unwrap();
+    let bytes = writer.finish().unwrap().0;
+    // Drop the final frame: keep header and metadata chunk.
+    bytes[..bytes.len() - keepsake::format::FINAL_FRAME_LEN].to_vec()
+}
+
+fn read(bytes: &[u8]) -> Result<(), Error> {
+    let mut reader = ArchiveReader::new(
+        bytes,
+        &[ArchiveKey::from_bytes(KEY).into()],
+        Limits::default(),
+    )?;
+    while reader.next_batch()?.is_some() {}
+    Ok(())
+}
+
+#[test]
+fn a_frame_declaring_u32_max_bytes_is_refused_without_allocating_it() {
+    let _guard = MEASURING.lock().unwrap();
+    let mut bytes = archive_start(64 << 20);
+    let frame = FrameHeader {
+        kind: ChunkKind::RECORDS,
+        flags: FLAG_COMPRESSED,
+        stored_len: u32::MAX,
+        chunk: 1,
+    };
+    bytes.extend_from_slice(&frame.to_bytes());
+    bytes.extend_from_slice(&[0; 1000]);
+    let (result, peak) = peak_during(|| read(&bytes));
+    assert!(
+        matches!(result, Err(Error::LimitExceeded { .. })),
+        "{result:?}"
+    );
+    assert!(peak < 1 << 20, "peak allocation {peak} bytes");
+}
+
+#[test]
+fn a_frame_at_the_limit_that_then_ends_costs_what_was_sent() {
+    let _guard = MEASURING.lock().unwrap();
+    let mut bytes = archive_start(64 << 20);
+    let frame = FrameHeader {
+        kind: ChunkKind::RECORDS,
+        flags: FLAG_COMPRESSED,
+        stored_len: (64 << 20) + 16,
+        chunk: 1,
+    };
+    bytes.extend_from_slice(&frame.to_bytes());
+    bytes.extend_from_slice(&[0; 100_000]);
+    let (result, peak) = peak_during(|| read(&bytes));
+    assert!(matches!(result, Err(Error::Truncated { .. })), "{result:?}");
+    assert!(peak < 1 << 20, "peak allocation {peak} bytes");
+}
+
+#[test]
+fn a_header_declaring_u32_max_chunks_is_refused_without_allocating() {
+    let _guard = MEASURING.lock().unwrap();
+    let mut bytes = archive_start(1 << 20);
+    // Rewrite the declared chunk size and fix the fixed check value so the
+    // header reaches the limit check (bytes 12..16; check over 0..54 at 54..58).
+    bytes[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+    let check = keepsake::format::check_value(&bytes[..54]);
+    bytes[54..58].copy_from_slice(&check);
+    assert_eq!(&bytes[..8], &MAGIC);
+    let (result, peak) = peak_during(|| read(&bytes));
+    assert!(
+        matches!(result, Err(Error::LimitExceeded { value, .. }) if value == u64::from(u32::MAX)),
+        "{result:?}"
+    );
+    assert!(peak < 1 << 20, "peak allocation {peak} bytes");
+}
+
+#[test]
+fn a_slot_table_of_maximal_declared_length_that_ends_is_truncated() {
+    let _guard = MEASURING.lock().unwrap();
+    let mut bytes = archive_start(1 << 20);
+    bytes[52..54].copy_from_slice(&u16::MAX.to_le_bytes());
+    let check = keepsake::format::check_value(&bytes[..54]);
+    bytes[54..58].copy_from_slice(&check);
+    bytes.truncate(200);
+    let (result, peak) = peak_during(|| read(&bytes));
+    assert!(matches!(result, Err(Error::Truncated { .. })), "{result:?}");
+    assert!(peak < 1 << 20, "peak allocation {peak} bytes");
+}
