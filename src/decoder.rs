@@ -11,7 +11,7 @@ use crate::crypto::{Identity, PayloadCipher, open_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FINAL_FRAME_LEN, FORMAT_VERSION, FRAME_HEADER_LEN, FrameHeader, Header, HeaderLen,
-    Prelude, TRAILER_LEN, Trailer,
+    Prelude, TRAILER_LEN, Trailer, VERSIONED_PREFIX_LEN,
 };
 use crate::limits::Limits;
 use crate::records::{ArchiveMetadata, Record, decode_batch, decode_exact};
@@ -107,7 +107,9 @@ impl Decoder {
         Decoder {
             identities: identities.to_vec(),
             limits,
-            state: State::Header { need: 10 },
+            state: State::Header {
+                need: VERSIONED_PREFIX_LEN,
+            },
             buffer: Vec::new(),
             offset: 0,
             opened: None,
@@ -360,11 +362,7 @@ impl Decoder {
             .map_err(|_| Error::invalid("frame header size"))?;
         // The final frame's index is not known in advance: take the one the
         // frame header states, then let authentication confirm it.
-        let chunk = u64::from_le_bytes(
-            header_bytes[6..14]
-                .try_into()
-                .map_err(|_| Error::invalid("chunk index size"))?,
-        );
+        let chunk = FrameHeader::stated_chunk(header_bytes);
         let truncated = Error::Truncated { offset: file_len };
         let frame = match FrameHeader::parse(header_bytes, chunk, opened.prelude.max_chunk_size) {
             Ok(frame) => frame,

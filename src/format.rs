@@ -17,6 +17,10 @@ pub const MAGIC: [u8; 8] = [0x89, b'K', b'S', b'K', b'\r', b'\n', 0x1A, b'\n'];
 /// The format version this crate writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
 
+/// Length of the magic and version: what a reader must see before it can
+/// tell whether it understands the rest.
+pub const VERSIONED_PREFIX_LEN: usize = 10;
+
 /// Cipher suite 1: HKDF-SHA256, HMAC-SHA256, ChaCha20-Poly1305, zstd.
 pub const SUITE_V1: u16 = 1;
 
@@ -165,8 +169,8 @@ impl Header {
         if bytes[..magic_seen] != MAGIC[..magic_seen] {
             return Err(Error::NotAnArchive);
         }
-        if bytes.len() < 10 {
-            return Ok(HeaderLen::AtLeast(10));
+        if bytes.len() < VERSIONED_PREFIX_LEN {
+            return Ok(HeaderLen::AtLeast(VERSIONED_PREFIX_LEN));
         }
         let version = u16_at(bytes, 8);
         if version != FORMAT_VERSION {
@@ -384,6 +388,12 @@ impl FrameHeader {
         let check = check_value(&out[..14]);
         out[14..18].copy_from_slice(&check);
         out
+    }
+
+    /// The chunk index a frame header states, unchecked: for a reader that
+    /// finds the final frame by seeking to the end and so cannot expect one.
+    pub fn stated_chunk(bytes: &[u8; FRAME_HEADER_LEN]) -> u64 {
+        u64_at(bytes, 6)
     }
 
     /// Parses and checks a frame header found where chunk `expected` should be,
