@@ -5,6 +5,9 @@ use zstd::zstd_safe::{self, DCtx, DParameter, InBuffer, OutBuffer, ResetDirectiv
 
 use crate::error::{Error, Limit, Result};
 
+/// The first four bytes of every ordinary zstd frame (RFC 8878 §3.1.1).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
 /// Compresses chunk bodies at one zstd level; one per worker, reused.
 pub struct Compressor {
     inner: zstd::bulk::Compressor<'static>,
@@ -96,6 +99,14 @@ impl Decompressor {
             });
         }
 
+        // One ordinary zstd frame, nothing else (spec §5.4): a skippable frame
+        // would decode to nothing and hide bytes in an authenticated chunk.
+        if stored.len() < 4 || stored[..4] != ZSTD_MAGIC {
+            return Err(Error::corrupt(
+                chunk,
+                "the compressed body is not a zstd frame",
+            ));
+        }
         let ceiling = limit + 1;
         let mut out: Vec<u8> = Vec::with_capacity(stored.len().saturating_mul(4).clamp(1, ceiling));
         let mut input = InBuffer::around(stored);
@@ -120,6 +131,12 @@ impl Decompressor {
             let input_done = input.pos() == stored.len();
             if hint == 0 && input_done {
                 return Ok(out);
+            }
+            if hint == 0 {
+                return Err(Error::corrupt(
+                    chunk,
+                    "bytes follow the compressed body's zstd frame",
+                ));
             }
             if input_done && out.len() < out.capacity() {
                 return Err(Error::corrupt(chunk, "the compressed body ends mid-frame"));
@@ -181,6 +198,30 @@ mod tests {
         let mut body = vec![0u8; 4096];
         rand_chacha::ChaCha20Rng::seed_from_u64(1).fill_bytes(&mut body);
         assert!(Compressor::new(3).unwrap().compress(&body).is_none());
+    }
+
+    #[test]
+    fn only_one_ordinary_frame_is_accepted() {
+        let body = vec![7u8; 10_000];
+        let stored = Compressor::new(3).unwrap().compress(&body).unwrap();
+        let mut two = stored.clone();
+        two.extend_from_slice(&stored);
+        assert!(matches!(
+            Decompressor::default().decompress(&two, 100_000, 5),
+            Err(Error::Corrupt { chunk: 5, .. })
+        ));
+        // A skippable frame: magic 0x184D2A50, length 4, four bytes.
+        let skippable = [0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+        assert!(matches!(
+            Decompressor::default().decompress(&skippable, 100_000, 5),
+            Err(Error::Corrupt { chunk: 5, .. })
+        ));
+        let mut padded = stored;
+        padded.push(0);
+        assert!(matches!(
+            Decompressor::default().decompress(&padded, 100_000, 5),
+            Err(Error::Corrupt { chunk: 5, .. })
+        ));
     }
 
     #[test]

@@ -209,7 +209,14 @@ impl Decoder {
     fn step(&mut self) -> Result<Option<Event>> {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::Header { .. } => match Header::measure(&self.buffer)? {
-                HeaderLen::AtLeast(need) | HeaderLen::Exactly(need) if need > self.buffer.len() => {
+                HeaderLen::AtLeast(need) => {
+                    self.state = State::Header { need };
+                    Ok(None)
+                }
+                HeaderLen::Exactly(need) if need > self.buffer.len() => {
+                    // The fixed part is in: its declared limits are checked
+                    // before the slot table is read (spec §7 step 5).
+                    self.check_declared_limits()?;
                     self.state = State::Header { need };
                     Ok(None)
                 }
@@ -255,10 +262,9 @@ impl Decoder {
             .ok_or_else(|| Error::invalid("the header has not been read"))
     }
 
-    /// Parses the header, checks its limits against ours and opens it (spec §7 steps 1–7).
-    fn open_header(&mut self) -> Result<HeaderInfo> {
-        let header = Header::parse(&self.buffer)?;
-        let prelude = &header.prelude;
+    /// Checks the limits the fixed header part declares: sane, and within ours.
+    fn check_declared_limits(&self) -> Result<()> {
+        let prelude = Prelude::parse(&self.buffer)?;
         Limits::check(
             Limit::ChunkSize,
             u64::from(prelude.max_chunk_size),
@@ -268,7 +274,12 @@ impl Decoder {
             Limit::RecordSize,
             u64::from(prelude.max_record_size),
             u64::from(self.limits.max_record_size),
-        )?;
+        )
+    }
+
+    /// Parses the header and opens it (spec §7 steps 6–8).
+    fn open_header(&mut self) -> Result<HeaderInfo> {
+        let header = Header::parse(&self.buffer)?;
         let keys = open_header(&header, &self.identities)?;
         self.opened = Some(Opened {
             cipher: keys.payload,
@@ -363,17 +374,21 @@ impl Decoder {
         // The final frame's index is not known in advance: take the one the
         // frame header states, then let authentication confirm it.
         let chunk = FrameHeader::stated_chunk(header_bytes);
-        let truncated = Error::Truncated { offset: file_len };
+        // A tail that is not a well-formed final frame header is what a cut-off
+        // archive looks like; a well-formed one that breaks the trailer's rules
+        // is damage (spec §7.2).
         let frame = match FrameHeader::parse(header_bytes, chunk, opened.prelude.max_chunk_size) {
-            Ok(frame) => frame,
-            Err(_) => return Err(truncated),
+            Ok(frame) if frame.kind == ChunkKind::TRAILER && frame.is_final() => frame,
+            _ => return Err(Error::Truncated { offset: file_len }),
         };
-        if frame.kind != ChunkKind::TRAILER
-            || !frame.is_final()
+        if frame.is_compressed()
             || frame.stored_len as usize != TRAILER_LEN + crate::format::TAG_LEN
             || chunk < 1
         {
-            return Err(truncated);
+            return Err(Error::corrupt(
+                chunk,
+                "the final frame breaks the trailer's layout rules",
+            ));
         }
         let mut stored = bytes[FRAME_HEADER_LEN..].to_vec();
         opened.cipher.open(header_bytes, &frame, &mut stored)?;

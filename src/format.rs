@@ -110,6 +110,36 @@ pub struct Prelude {
 }
 
 impl Prelude {
+    /// Reads the prelude from the start of a header whose fixed part has
+    /// passed [`Header::measure`], and checks its declared limits are sane.
+    pub fn parse(bytes: &[u8]) -> Result<Prelude> {
+        if bytes.len() < PRELUDE_LEN {
+            return Err(Error::Truncated {
+                offset: bytes.len() as u64,
+            });
+        }
+        let prelude = Prelude {
+            suite: u16_at(bytes, 10),
+            max_chunk_size: u32_at(bytes, 12),
+            max_record_size: u32_at(bytes, 16),
+            salt: bytes[20..52].try_into().expect("32 bytes"),
+        };
+        if prelude.max_chunk_size < crate::limits::MIN_CHUNK_SIZE {
+            return Err(Error::header(format!(
+                "the declared maximum chunk size {} is below the minimum of {}",
+                prelude.max_chunk_size,
+                crate::limits::MIN_CHUNK_SIZE
+            )));
+        }
+        if prelude.max_record_size == 0 || prelude.max_record_size > prelude.max_chunk_size {
+            return Err(Error::header(format!(
+                "the declared maximum record size {} is not between 1 and the maximum chunk size",
+                prelude.max_record_size
+            )));
+        }
+        Ok(prelude)
+    }
+
     /// The prelude's 52 bytes, as they stand at offset 0.
     pub fn to_bytes(&self) -> [u8; PRELUDE_LEN] {
         let mut out = [0; PRELUDE_LEN];
@@ -211,25 +241,7 @@ impl Header {
                 });
             }
         }
-        let prelude = Prelude {
-            suite: u16_at(bytes, 10),
-            max_chunk_size: u32_at(bytes, 12),
-            max_record_size: u32_at(bytes, 16),
-            salt: bytes[20..52].try_into().expect("32 bytes"),
-        };
-        if prelude.max_chunk_size < crate::limits::MIN_CHUNK_SIZE {
-            return Err(Error::header(format!(
-                "the declared maximum chunk size {} is below the minimum of {}",
-                prelude.max_chunk_size,
-                crate::limits::MIN_CHUNK_SIZE
-            )));
-        }
-        if prelude.max_record_size == 0 || prelude.max_record_size > prelude.max_chunk_size {
-            return Err(Error::header(format!(
-                "the declared maximum record size {} is not between 1 and the maximum chunk size",
-                prelude.max_record_size
-            )));
-        }
+        let prelude = Prelude::parse(bytes)?;
         let table_end = bytes.len() - MAC_LEN - CHECK_LEN;
         let table = &bytes[FIXED_HEADER_LEN..table_end];
         if check_value(table) != bytes[table_end..table_end + CHECK_LEN] {
