@@ -249,7 +249,7 @@ impl From<ArchiveKey> for Identity {
 }
 
 /// Recovers the file key from the header's slots and checks the header MAC
-/// (spec §7 steps 5–7). Every slot of a known kind is tried with every identity.
+/// (spec §7.1 steps 6–7). Every slot of a known kind is tried with every identity.
 pub(crate) fn open_header(header: &Header, identities: &[Identity]) -> Result<HeaderKeys> {
     let mut found: Option<FileKey> = None;
     let mut damaged = false;

@@ -277,7 +277,7 @@ impl Decoder {
         )
     }
 
-    /// Parses the header and opens it (spec §7 steps 6–8).
+    /// Parses the header and opens it (spec §7.1 steps 5.4 to 7).
     fn open_header(&mut self) -> Result<HeaderInfo> {
         let header = Header::parse(&self.buffer)?;
         let keys = open_header(&header, &self.identities)?;
