@@ -1,7 +1,7 @@
 //! Keepsake: a streaming archive format for encrypted, portable messaging
 //! backups, and its reference codec.
 //!
-//! The layers, bottom up: [`format`] (the bytes), [`crypto`] (key schedule,
+//! The layers, bottom up: [`format`](mod@format) (the bytes), [`crypto`] (key schedule,
 //! key slots, frame sealing), [`compress`], [`records`], the sans-I/O
 //! [`decoder`] with its blocking [`reader`], the [`writer`], and the SQLite
 //! adapters on top. The normative text is `spec/keepsake-v1.md`.
@@ -29,3 +29,8 @@ pub use records::{
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
 };
 pub use writer::{ArchiveWriter, WriterOptions};
+pub mod sample;
+pub mod sqlite;
+pub use sqlite::{
+    CreateOptions, ImportReport, archive_metadata, create_archive, import_archive, verify_archive,
+};

@@ -1,3 +1,207 @@
-fn main() {
-    println!("Hello, world!");
+//! `keepsake`: create, inspect, verify and import Keepsake archives from the
+//! command line. A thin shell over the library: argument parsing, output
+//! formatting and exit codes live here; everything else is a library call.
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use cli::exit;
+
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  success
+  1  any other failure (a file that cannot be read or written, a database error, ...)
+  2  usage: a bad command line, an invalid option value or an invalid key file
+  3  wrong key: the key file does not open this archive
+  4  damaged archive: not a Keepsake archive, truncated, corrupted, data after
+     its end, or sizes over this reader's limits
+  5  unsupported: the archive needs a newer Keepsake (format version, cipher
+     suite, key slot kind or critical chunk kind this version does not know)";
+
+/// Encrypted, streaming backups of messaging data.
+#[derive(Debug, Parser)]
+#[command(name = "keepsake", version, after_help = EXIT_STATUS)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a new random 256-bit archive key and write it to a file.
+    Keygen {
+        /// Where to write the key (64 hex characters and a newline). An existing
+        /// file is never overwritten.
+        #[arg(long, value_name = "KEYFILE")]
+        out: PathBuf,
+    },
+    /// Write a database of realistic sample conversations, messages and consent.
+    Sample(SampleArgs),
+    /// Back up a database into a new encrypted archive.
+    #[command(after_help = EXIT_STATUS)]
+    Create(CreateArgs),
+    /// Show an archive's metadata and record counts without decoding its body.
+    #[command(after_help = EXIT_STATUS)]
+    Inspect(ArchiveArgs),
+    /// Decode and authenticate every chunk of an archive, writing nothing.
+    #[command(after_help = EXIT_STATUS)]
+    Verify(ArchiveArgs),
+    /// Import an archive into a database: all or nothing, keeping existing rows.
+    #[command(after_help = EXIT_STATUS)]
+    Import(ImportArgs),
+    /// Run sample, create, inspect, import and verify in a temporary directory.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct SampleArgs {
+    /// The database to create; it must not exist yet.
+    #[arg(long, value_name = "DB")]
+    db: PathBuf,
+    /// How many messages to write.
+    #[arg(long, value_name = "N", default_value_t = cli::DEFAULT_SAMPLE_MESSAGES)]
+    messages: u64,
+    /// How many conversations to spread them over.
+    #[arg(long, value_name = "N", default_value_t = cli::DEFAULT_SAMPLE_CONVERSATIONS)]
+    conversations: u64,
+    /// The seed of the generator: the same seed writes the same data.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The kinds of data an archive can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Element {
+    /// Conversations and their messages.
+    Messages,
+    /// Consent preferences.
+    Consent,
+}
+
+#[derive(Debug, Args)]
+struct CreateArgs {
+    /// The database to back up.
+    #[arg(long, value_name = "DB")]
+    db: PathBuf,
+    /// The archive to write; an existing file is never replaced.
+    #[arg(long, value_name = "ARCHIVE")]
+    out: PathBuf,
+    /// The key file (from `keepsake keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    key_file: PathBuf,
+    /// Only messages sent at or after T (inclusive). T is RFC 3339, such as
+    /// 2026-01-01T00:00:00Z, or integer nanoseconds since the Unix epoch.
+    #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
+    since: Option<i64>,
+    /// Only messages sent before T (exclusive), in the same forms as --since.
+    #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
+    until: Option<i64>,
+    /// Which kinds of data to include, comma-separated; a conversation travels
+    /// with any of its messages that do [default: messages,consent].
+    #[arg(long, value_name = "KINDS", value_enum, value_delimiter = ',')]
+    elements: Option<Vec<Element>>,
+    /// The zstd compression level, 1 (fastest) to 22 (smallest).
+    #[arg(long, value_name = "N", default_value_t = keepsake::WriterOptions::default().level,
+          value_parser = clap::value_parser!(i32).range(1..=22))]
+    level: i32,
+    /// The largest chunk before compression: bytes, or with a KiB or MiB suffix
+    /// (4KiB to 64MiB) [default: 1MiB].
+    #[arg(long, value_name = "BYTES", value_parser = cli::units::parse_chunk_size)]
+    chunk_size: Option<u32>,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ArchiveArgs {
+    /// The archive to read.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The key file the archive was created with.
+    #[arg(long, value_name = "KEYFILE")]
+    key_file: PathBuf,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The archive to import.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The database to import into; created with the reference schema if missing.
+    #[arg(long, value_name = "DB")]
+    db: PathBuf,
+    /// The key file the archive was created with.
+    #[arg(long, value_name = "KEYFILE")]
+    key_file: PathBuf,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// How many sample messages to back up.
+    #[arg(long, value_name = "N", default_value_t = cli::DEFAULT_SAMPLE_MESSAGES)]
+    messages: u64,
+    /// How many sample conversations to spread them over.
+    #[arg(long, value_name = "N", default_value_t = cli::DEFAULT_SAMPLE_CONVERSATIONS)]
+    conversations: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (json, outcome) = match cli.command {
+        Command::Keygen { out } => (false, cli::keygen(&out)),
+        Command::Sample(args) => (
+            args.json,
+            cli::sample(
+                &args.db,
+                args.messages,
+                args.conversations,
+                args.seed,
+                args.json,
+            ),
+        ),
+        Command::Create(args) => (args.json, create(args)),
+        Command::Inspect(args) => (args.json, cli::inspect(&args.archive, &args.key_file)),
+        Command::Verify(args) => (
+            args.json,
+            cli::verify(&args.archive, &args.key_file, args.json),
+        ),
+        Command::Import(args) => (
+            args.json,
+            cli::import(&args.archive, &args.db, &args.key_file, args.json),
+        ),
+        Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
+    };
+    exit::finish(outcome, json)
+}
+
+fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
+    let elements = args.elements.map(|chosen| keepsake::Elements {
+        messages: chosen.contains(&Element::Messages),
+        consent: chosen.contains(&Element::Consent),
+    });
+    cli::create(&cli::CreateRequest {
+        db: args.db,
+        out: args.out,
+        key_file: args.key_file,
+        since: args.since,
+        until: args.until,
+        elements: elements.unwrap_or_default(),
+        level: args.level,
+        chunk_size: args.chunk_size,
+        json: args.json,
+    })
 }

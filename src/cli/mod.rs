@@ -1,0 +1,754 @@
+//! The commands: each checks what the library cannot (files that must or
+//! must not exist, the key file), makes one library call and describes the
+//! result twice, for people and as one JSON object.
+
+pub mod demo;
+pub mod exit;
+pub mod units;
+
+use std::borrow::Cow;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use keepsake::format::Trailer;
+use keepsake::sample::{SampleOptions, SampleReport};
+use keepsake::sqlite::{CreateOptions, CreateReport, ImportReport, VerifyReport};
+use keepsake::{ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, WriterOptions};
+
+use exit::{Direction, FAILURE, Failure};
+use units::{TimeRange, bytes_human, duration_human, millis, rfc3339, time_human};
+
+/// Messages in a sample database unless told otherwise.
+pub const DEFAULT_SAMPLE_MESSAGES: u64 = 2000;
+/// Conversations in a sample database unless told otherwise.
+pub const DEFAULT_SAMPLE_CONVERSATIONS: u64 = 20;
+
+/// A key file is 64 hex characters and a line ending, or 32 bytes; anything
+/// much longer is not a key file, and is not read in full.
+const KEY_FILE_MAX: u64 = 1024;
+
+/// What a command prints on success.
+#[derive(Debug)]
+pub struct Report {
+    /// The summary for people, ending in a newline.
+    pub human: String,
+    /// The one JSON object `--json` prints, on one line, fields in the order
+    /// their struct declares them.
+    pub json: String,
+}
+
+impl Report {
+    /// Paths go into `json` as lossy strings (`Cow<str>`, not `Path`, which
+    /// serde refuses when it is not UTF-8): once the work is done, describing
+    /// it must not fail.
+    fn new(human: String, json: &impl Serialize) -> Result<Report, Failure> {
+        let json = serde_json::to_string(json).map_err(|error| {
+            Failure::new(
+                FAILURE,
+                "other",
+                format!("cannot describe the result: {error}"),
+            )
+        })?;
+        Ok(Report { human, json })
+    }
+}
+
+/// Record counts per kind, in JSON.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub conversations: u64,
+    pub messages: u64,
+    pub consent: u64,
+}
+
+impl Counts {
+    fn total(self) -> u64 {
+        self.conversations + self.messages + self.consent
+    }
+
+    fn human(self) -> String {
+        format!(
+            "{} conversations, {} messages, {} consent",
+            self.conversations, self.messages, self.consent
+        )
+    }
+}
+
+impl From<&Trailer> for Counts {
+    fn from(trailer: &Trailer) -> Self {
+        Counts {
+            conversations: trailer.conversations,
+            messages: trailer.messages,
+            consent: trailer.consent,
+        }
+    }
+}
+
+impl From<&CreateReport> for Counts {
+    fn from(report: &CreateReport) -> Self {
+        Counts {
+            conversations: report.conversations,
+            messages: report.messages,
+            consent: report.consent,
+        }
+    }
+}
+
+impl From<&SampleReport> for Counts {
+    fn from(report: &SampleReport) -> Self {
+        Counts {
+            conversations: report.conversations,
+            messages: report.messages,
+            consent: report.consent,
+        }
+    }
+}
+
+/// The inserted and skipped counts of an import, in JSON.
+fn import_counts(report: &ImportReport) -> (Counts, Counts) {
+    (
+        Counts {
+            conversations: report.conversations.inserted,
+            messages: report.messages.inserted,
+            consent: report.consent.inserted,
+        },
+        Counts {
+            conversations: report.conversations.skipped,
+            messages: report.messages.skipped,
+            consent: report.consent.skipped,
+        },
+    )
+}
+
+/// What the creator of an archive asked for, in JSON.
+#[derive(Debug, Serialize)]
+struct Selection {
+    elements: Vec<&'static str>,
+    since_ns: Option<i64>,
+    since: Option<String>,
+    until_ns: Option<i64>,
+    until: Option<String>,
+}
+
+impl Selection {
+    fn new(elements: Elements, since: Option<i64>, until: Option<i64>) -> Self {
+        let mut names = Vec::new();
+        if elements.messages {
+            names.push("messages");
+        }
+        if elements.consent {
+            names.push("consent");
+        }
+        Selection {
+            elements: names,
+            since_ns: since,
+            since: since.and_then(rfc3339),
+            until_ns: until,
+            until: until.and_then(rfc3339),
+        }
+    }
+
+    fn of(metadata: &ArchiveMetadata) -> Self {
+        Selection::new(metadata.elements, metadata.start_ns, metadata.end_ns)
+    }
+
+    /// "messages sent from 2026-01-01T00:00:00Z, plus consent".
+    fn human(&self) -> String {
+        let mut parts = Vec::new();
+        if self.elements.contains(&"messages") {
+            let range = match (self.since_ns, self.until_ns) {
+                (None, None) => "all messages".to_owned(),
+                (Some(since), None) => format!("messages sent from {}", time_human(since)),
+                (None, Some(until)) => format!("messages sent before {}", time_human(until)),
+                (Some(since), Some(until)) => format!(
+                    "messages sent from {} until before {}",
+                    time_human(since),
+                    time_human(until)
+                ),
+            };
+            parts.push(range);
+        }
+        if self.elements.contains(&"consent") {
+            parts.push("consent".to_owned());
+        }
+        if parts.is_empty() {
+            "nothing".to_owned()
+        } else {
+            parts.join(", plus ")
+        }
+    }
+}
+
+fn mode_name(mode: ArchiveMode) -> &'static str {
+    match mode {
+        ArchiveMode::Records => "records",
+        ArchiveMode::Pages => "pages",
+    }
+}
+
+/// Runs `work` with a spinner on stderr when stderr is a terminal and `show`.
+fn busy<T>(show: bool, message: impl Into<Cow<'static, str>>, work: impl FnOnce() -> T) -> T {
+    let bar = if show {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let result = work();
+    bar.finish_and_clear();
+    result
+}
+
+/// Reads a key file: 64 hexadecimal characters (a trailing newline allowed)
+/// or 32 raw bytes.
+pub fn read_key(path: &Path) -> Result<ArchiveKey, Failure> {
+    let file = File::open(path).map_err(|error| {
+        let failure = Failure::io("read key file", path, &error);
+        if error.kind() == ErrorKind::NotFound {
+            failure.hint("make a key with `keepsake keygen --out KEYFILE`")
+        } else {
+            failure
+        }
+    })?;
+    let mut contents = Zeroizing::new(Vec::with_capacity(KEY_FILE_MAX as usize + 64));
+    file.take(KEY_FILE_MAX + 1)
+        .read_to_end(&mut contents)
+        .map_err(|error| Failure::io("read key file", path, &error))?;
+    let key = if contents.len() as u64 > KEY_FILE_MAX {
+        Err(keepsake::Error::InvalidKey {
+            reason: format!(
+                "a key file must hold 64 hexadecimal characters or exactly 32 bytes, but this one is over {KEY_FILE_MAX} bytes long"
+            ),
+        })
+    } else {
+        ArchiveKey::from_key_file(&contents)
+    };
+    key.map_err(|error| {
+        Failure::library(error, Direction::Reading).context(format!("key file {}", path.display()))
+    })
+}
+
+/// Writes `key` to a new file as 64 hex characters and a newline, readable by
+/// its owner only. Never replaces an existing file.
+pub fn write_key_file(path: &Path, key: &ArchiveKey) -> Result<(), Failure> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|error| {
+        if error.kind() == ErrorKind::AlreadyExists {
+            Failure::new(
+                FAILURE,
+                "exists",
+                format!(
+                    "{} already exists; keygen never overwrites a key file",
+                    path.display()
+                ),
+            )
+            .hint("choose another --out, or delete the old key once no archive needs it")
+        } else {
+            Failure::io("create key file", path, &error)
+        }
+    })?;
+    let hex = key.to_hex();
+    let written = file
+        .write_all(hex.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all());
+    if let Err(error) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(Failure::io("write key file", path, &error));
+    }
+    Ok(())
+}
+
+/// The size of a database on disk, its write-ahead log included.
+fn database_bytes(db: &Path) -> u64 {
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    size(db) + size(Path::new(&wal))
+}
+
+/// Fails unless `path` is an existing regular file.
+fn existing_file(path: &Path, what: &str) -> Result<(), Failure> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| Failure::io(&format!("open {what}"), path, &error))?;
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            FAILURE,
+            "io",
+            format!("{} is not a file", path.display()),
+        ))
+    }
+}
+
+/// Fails if `path` exists: a command that makes a new file never replaces one.
+fn refuse_existing(path: &Path, what: &str, hint: &str) -> Result<(), Failure> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Err(Failure::new(
+            FAILURE,
+            "exists",
+            format!("{} already exists; {what}", path.display()),
+        )
+        .hint(hint)),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(Failure::io("check", path, &error)),
+    }
+}
+
+/// Adds context to an error that does not name the file it concerns.
+fn library_failure(error: keepsake::Error, direction: Direction, context: String) -> Failure {
+    let failure = Failure::library(error, direction);
+    if matches!(failure.kind, "io" | "database") {
+        failure.context(context)
+    } else {
+        failure
+    }
+}
+
+#[derive(Serialize)]
+struct KeygenJson<'a> {
+    ok: bool,
+    command: &'static str,
+    key_file: Cow<'a, str>,
+}
+
+/// `keepsake keygen`.
+pub fn keygen(out: &Path) -> Result<Report, Failure> {
+    write_key_file(out, &ArchiveKey::generate())?;
+    let human = format!(
+        "wrote a new key to {}\n\
+         Keep it safe and private: anyone who has it can read the archives made with it,\n\
+         and nobody can read them without it.\n",
+        out.display()
+    );
+    Report::new(
+        human,
+        &KeygenJson {
+            ok: true,
+            command: "keygen",
+            key_file: out.to_string_lossy(),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct SampleJson<'a> {
+    ok: bool,
+    command: &'static str,
+    database: Cow<'a, str>,
+    database_bytes: u64,
+    seed: u64,
+    counts: Counts,
+    elapsed_ms: u64,
+}
+
+/// Writes a sample database; shared with the demo.
+fn write_sample(db: &Path, options: &SampleOptions) -> Result<SampleReport, Failure> {
+    refuse_existing(
+        db,
+        "sample only writes a new database",
+        "choose another --db path",
+    )?;
+    keepsake::sample::write_sample(db, options).map_err(|error| {
+        library_failure(
+            error,
+            Direction::Writing,
+            format!("cannot write sample data to {}", db.display()),
+        )
+    })
+}
+
+/// `keepsake sample`.
+pub fn sample(
+    db: &Path,
+    messages: u64,
+    conversations: u64,
+    seed: u64,
+    json: bool,
+) -> Result<Report, Failure> {
+    let options = SampleOptions {
+        messages,
+        conversations,
+        seed,
+    };
+    let started = Instant::now();
+    let report = busy(!json, "writing sample data", || write_sample(db, &options))?;
+    let elapsed = started.elapsed();
+    let counts = Counts::from(&report);
+    let database_bytes = database_bytes(db);
+    let human = format!(
+        "wrote sample data to {} ({}) in {}\n  records   {}\n",
+        db.display(),
+        bytes_human(database_bytes),
+        duration_human(elapsed),
+        counts.human()
+    );
+    Report::new(
+        human,
+        &SampleJson {
+            ok: true,
+            command: "sample",
+            database: db.to_string_lossy(),
+            database_bytes,
+            seed,
+            counts,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
+
+/// What `keepsake create` was asked to do.
+#[derive(Debug)]
+pub struct CreateRequest {
+    pub db: PathBuf,
+    pub out: PathBuf,
+    pub key_file: PathBuf,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub elements: Elements,
+    pub level: i32,
+    pub chunk_size: Option<u32>,
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct CreateJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    archive_bytes: u64,
+    database: Cow<'a, str>,
+    database_bytes: u64,
+    counts: Counts,
+    time_range: Option<TimeRange>,
+    selection: Selection,
+    level: i32,
+    chunk_size: u32,
+    elapsed_ms: u64,
+}
+
+/// `keepsake create`.
+pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
+    if let (Some(since), Some(until)) = (request.since, request.until)
+        && since >= until
+    {
+        return Err(Failure::usage(format!(
+            "--since ({}) must be earlier than --until ({}): --since is inclusive and --until exclusive",
+            time_human(since),
+            time_human(until)
+        )));
+    }
+    existing_file(&request.db, "database")?;
+    refuse_existing(
+        &request.out,
+        "create never replaces a file",
+        "choose another --out, or move the old file away first",
+    )?;
+    let key = read_key(&request.key_file)?;
+    let writer = WriterOptions {
+        chunk_size: request
+            .chunk_size
+            .unwrap_or(WriterOptions::default().chunk_size),
+        level: request.level,
+    };
+    let options = CreateOptions {
+        start_ns: request.since,
+        end_ns: request.until,
+        elements: request.elements,
+        writer: writer.clone(),
+    };
+    let started = Instant::now();
+    let report = busy(!request.json, "creating the archive", || {
+        keepsake::create_archive(&request.db, &request.out, &key, &options)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Writing,
+            format!(
+                "cannot create {} from {}",
+                request.out.display(),
+                request.db.display()
+            ),
+        )
+    })?;
+    let elapsed = started.elapsed();
+    let counts = Counts::from(&report);
+    let selection = Selection::new(request.elements, request.since, request.until);
+    let database_bytes = database_bytes(&request.db);
+    let human = format!(
+        "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n",
+        request.out.display(),
+        bytes_human(report.bytes),
+        bytes_human(database_bytes),
+        duration_human(elapsed),
+        selection.human(),
+        counts.human(),
+        TimeRange::human(report.time_range),
+    );
+    Report::new(
+        human,
+        &CreateJson {
+            ok: true,
+            command: "create",
+            archive: request.out.to_string_lossy(),
+            archive_bytes: report.bytes,
+            database: request.db.to_string_lossy(),
+            database_bytes,
+            counts,
+            time_range: TimeRange::new(report.time_range),
+            selection,
+            level: writer.level,
+            chunk_size: writer.chunk_size,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct InspectJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    archive_bytes: u64,
+    format_version: u16,
+    key_slots: usize,
+    mode: &'static str,
+    created_at_ns: i64,
+    created_at: Option<String>,
+    creator: &'a str,
+    selection: Selection,
+    counts: Option<Counts>,
+    time_range: Option<TimeRange>,
+    chunks: Option<u64>,
+    plaintext_bytes: Option<u64>,
+}
+
+/// Reads an archive's summary; shared with the demo.
+fn summarize(archive: &Path, key: &ArchiveKey) -> Result<ArchiveSummary, Failure> {
+    existing_file(archive, "archive")?;
+    keepsake::archive_metadata(archive, key).map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot read {}", archive.display()),
+        )
+    })
+}
+
+/// `keepsake inspect`.
+pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
+    let key = read_key(key_file)?;
+    let summary = summarize(archive, &key)?;
+    let metadata = &summary.metadata;
+    let selection = Selection::of(metadata);
+    let trailer = summary.trailer.as_ref();
+    let counts = trailer.map(Counts::from);
+    let time_range = trailer.and_then(|trailer| trailer.time_range);
+    let mut human = format!(
+        "archive   {}: {}, format version {}, {} key slot{}\n\
+         created   {} by {}\n\
+         selected  {}\n",
+        archive.display(),
+        bytes_human(summary.archive_bytes),
+        summary.format_version,
+        summary.key_slots,
+        if summary.key_slots == 1 { "" } else { "s" },
+        time_human(metadata.created_at_ns),
+        metadata.creator,
+        selection.human(),
+    );
+    if let Some(trailer) = trailer {
+        human.push_str(&format!(
+            "records   {}\nmessages  {}\nchunks    {} ({} before compression)\n",
+            Counts::from(trailer).human(),
+            TimeRange::human(trailer.time_range),
+            trailer.chunk_count + 1,
+            bytes_human(trailer.plaintext_bytes),
+        ));
+    }
+    human.push_str(
+        "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
+    );
+    Report::new(
+        human,
+        &InspectJson {
+            ok: true,
+            command: "inspect",
+            archive: archive.to_string_lossy(),
+            archive_bytes: summary.archive_bytes,
+            format_version: summary.format_version,
+            key_slots: summary.key_slots,
+            mode: mode_name(metadata.mode),
+            created_at_ns: metadata.created_at_ns,
+            created_at: rfc3339(metadata.created_at_ns),
+            creator: &metadata.creator,
+            selection,
+            counts,
+            time_range: TimeRange::new(time_range),
+            chunks: trailer.map(|trailer| trailer.chunk_count + 1),
+            plaintext_bytes: trailer.map(|trailer| trailer.plaintext_bytes),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    archive_bytes: u64,
+    chunks: u64,
+    plaintext_bytes: u64,
+    mode: &'static str,
+    created_at_ns: i64,
+    created_at: Option<String>,
+    creator: &'a str,
+    selection: Selection,
+    counts: Counts,
+    time_range: Option<TimeRange>,
+    elapsed_ms: u64,
+}
+
+/// Decodes a whole archive; shared with the demo.
+fn verify_archive(archive: &Path, key: &ArchiveKey, show: bool) -> Result<VerifyReport, Failure> {
+    existing_file(archive, "archive")?;
+    busy(show, "verifying the archive", || {
+        keepsake::verify_archive(archive, key)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot verify {}", archive.display()),
+        )
+    })
+}
+
+/// `keepsake verify`.
+pub fn verify(archive: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
+    let key = read_key(key_file)?;
+    let started = Instant::now();
+    let report = verify_archive(archive, &key, !json)?;
+    let elapsed = started.elapsed();
+    let counts = Counts::from(&report.trailer);
+    let human = format!(
+        "{} is intact: {} chunks ({}) authenticated in {}\n  records   {}\n  messages  {}\n",
+        archive.display(),
+        report.chunks,
+        bytes_human(report.bytes),
+        duration_human(elapsed),
+        counts.human(),
+        TimeRange::human(report.trailer.time_range),
+    );
+    Report::new(
+        human,
+        &VerifyJson {
+            ok: true,
+            command: "verify",
+            archive: archive.to_string_lossy(),
+            archive_bytes: report.bytes,
+            chunks: report.chunks,
+            plaintext_bytes: report.trailer.plaintext_bytes,
+            mode: mode_name(report.metadata.mode),
+            created_at_ns: report.metadata.created_at_ns,
+            created_at: rfc3339(report.metadata.created_at_ns),
+            creator: &report.metadata.creator,
+            selection: Selection::of(&report.metadata),
+            counts,
+            time_range: TimeRange::new(report.trailer.time_range),
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct ImportJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    database: Cow<'a, str>,
+    inserted: Counts,
+    skipped: Counts,
+    elapsed_ms: u64,
+}
+
+/// Imports an archive; shared with the demo.
+fn import_archive(
+    archive: &Path,
+    db: &Path,
+    key: &ArchiveKey,
+    show: bool,
+) -> Result<ImportReport, Failure> {
+    existing_file(archive, "archive")?;
+    busy(show, "importing the archive", || {
+        keepsake::import_archive(archive, key, db)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot import {} into {}", archive.display(), db.display()),
+        )
+        .hint(format!(
+            "nothing was imported into {}: an import is all or nothing",
+            db.display()
+        ))
+    })
+}
+
+/// `keepsake import`.
+pub fn import(archive: &Path, db: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
+    let key = read_key(key_file)?;
+    let started = Instant::now();
+    let report = import_archive(archive, db, &key, !json)?;
+    let elapsed = started.elapsed();
+    let (inserted, skipped) = import_counts(&report);
+    let mut human = format!(
+        "imported {} into {} in {}\n                 inserted   skipped\n",
+        archive.display(),
+        db.display(),
+        duration_human(elapsed)
+    );
+    for (name, inserted, skipped) in [
+        (
+            "conversations",
+            inserted.conversations,
+            skipped.conversations,
+        ),
+        ("messages", inserted.messages, skipped.messages),
+        ("consent", inserted.consent, skipped.consent),
+    ] {
+        human.push_str(&format!("  {name:<13} {inserted:>10} {skipped:>9}\n"));
+    }
+    if inserted.total() == 0 && skipped.total() > 0 {
+        human.push_str("(everything was already in the database)\n");
+    }
+    Report::new(
+        human,
+        &ImportJson {
+            ok: true,
+            command: "import",
+            archive: archive.to_string_lossy(),
+            database: db.to_string_lossy(),
+            inserted,
+            skipped,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
