@@ -482,22 +482,33 @@ pub fn import_archive(archive: &Path, key: &ArchiveKey, db: &Path) -> Result<Imp
             "this archive holds database pages, not records; it cannot be imported row by row",
         ));
     }
-    let mut conn = connect(db)?;
-    // Dropping the transaction on an error (or a panic) rolls it back.
-    let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    transaction.execute_batch(REFERENCE_SCHEMA)?;
-    let mut report = ImportReport::default();
-    {
-        let mut inserter = RecordInserter::new(&transaction, InsertMode::Additive)?;
-        while let Some(batch) = reader.next_batch()? {
-            for record in &batch {
-                let inserted = inserter.insert(record)?;
-                report.count(record, inserted);
+    let created = !db.exists();
+    let result = connect(db).and_then(|mut conn| {
+        // Dropping the transaction on an error (or a panic) rolls it back.
+        let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute_batch(REFERENCE_SCHEMA)?;
+        let mut report = ImportReport::default();
+        {
+            let mut inserter = RecordInserter::new(&transaction, InsertMode::Additive)?;
+            while let Some(batch) = reader.next_batch()? {
+                for record in &batch {
+                    let inserted = inserter.insert(record)?;
+                    report.count(record, inserted);
+                }
             }
         }
+        transaction.commit()?;
+        Ok(report)
+    });
+    if result.is_err() && created {
+        // The database did not exist before this import: leave none behind.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
     }
-    transaction.commit()?;
-    Ok(report)
+    result
 }
 
 /// How a [`RecordInserter`] treats rows the database already has.

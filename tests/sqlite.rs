@@ -581,6 +581,24 @@ fn a_truncated_archive_leaves_the_database_unchanged() {
 }
 
 #[test]
+fn a_failed_import_into_a_new_path_leaves_no_database_behind() {
+    let fixture = Fixture::new();
+    let (archive, _) = damaged_import_setup(&fixture);
+    let bytes = std::fs::read(&archive).unwrap();
+    let cut = fixture.path("cut.keepsake");
+    std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
+    let fresh = fixture.path("fresh.db");
+    let result = import_archive(&cut, &fixture.key, &fresh);
+    assert!(matches!(result, Err(Error::Truncated { .. })), "{result:?}");
+    let left: Vec<_> = std::fs::read_dir(fixture.path(""))
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("fresh.db"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_damaged_chunk_leaves_the_database_unchanged() {
     let fixture = Fixture::new();
     let (archive, target) = damaged_import_setup(&fixture);
