@@ -79,15 +79,79 @@ pub struct Decoder {
     buffer: Vec<u8>,
     offset: u64,
     opened: Option<Opened>,
-    decompressor: Decompressor,
     next_chunk: u64,
     tally: ContentTally,
 }
 
 /// What the header gave: the keys and the limits the body must keep.
 struct Opened {
-    cipher: PayloadCipher,
+    opener: FrameOpener,
     prelude: Prelude,
+}
+
+/// A frame read from the input whose ciphertext has not been opened yet.
+#[derive(Debug)]
+pub(crate) struct SealedFrame {
+    frame: FrameHeader,
+    stored: Vec<u8>,
+}
+
+/// A frame authenticated and decompressed, with its records decoded when it
+/// is a record batch: the work that can run on any thread.
+#[derive(Debug)]
+pub(crate) struct OpenedFrame {
+    frame: FrameHeader,
+    body: Vec<u8>,
+    records: Option<Result<Vec<Record>>>,
+}
+
+/// Authenticates, decompresses and decodes frames of one archive (spec §7.1
+/// steps 10, 11 and the decoding half of 13). Each worker thread has its own.
+pub(crate) struct FrameOpener {
+    cipher: PayloadCipher,
+    decompressor: Decompressor,
+    max_chunk_size: u32,
+    max_record_size: u32,
+}
+
+impl FrameOpener {
+    /// Another opener for the same archive, for another thread.
+    pub(crate) fn fork(&self) -> FrameOpener {
+        FrameOpener {
+            cipher: self.cipher.clone(),
+            decompressor: Decompressor::default(),
+            max_chunk_size: self.max_chunk_size,
+            max_record_size: self.max_record_size,
+        }
+    }
+
+    pub(crate) fn open(&mut self, sealed: SealedFrame) -> Result<OpenedFrame> {
+        let SealedFrame { frame, mut stored } = sealed;
+        self.cipher.open(&frame.to_bytes(), &frame, &mut stored)?;
+        let body = if frame.is_compressed() {
+            self.decompressor
+                .decompress(&stored, self.max_chunk_size as usize, frame.chunk)?
+        } else {
+            stored
+        };
+        // Decoding errors wait for the placement checks, which come first (spec §7.1 step 12).
+        let records = (frame.kind == ChunkKind::RECORDS)
+            .then(|| decode_batch(&body, frame.chunk, self.max_record_size));
+        Ok(OpenedFrame {
+            frame,
+            body,
+            records,
+        })
+    }
+}
+
+/// What the framing half of the decoder produces.
+#[derive(Debug)]
+pub(crate) enum Unit {
+    /// The header authenticated.
+    Header(HeaderInfo),
+    /// A frame's bytes, to be opened.
+    Frame(SealedFrame),
 }
 
 impl std::fmt::Debug for Decoder {
@@ -113,7 +177,6 @@ impl Decoder {
             buffer: Vec::new(),
             offset: 0,
             opened: None,
-            decompressor: Decompressor::default(),
             next_chunk: 0,
             tally: ContentTally::default(),
         }
@@ -140,7 +203,47 @@ impl Decoder {
     /// call again with the rest of the input. Once an error is returned the
     /// decoder is spent and every later call fails.
     pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Event>)> {
+        let result = self.feed_units(input).and_then(|(used, unit)| {
+            let event = match unit {
+                None => None,
+                Some(Unit::Header(info)) => Some(Event::Header(info)),
+                Some(Unit::Frame(sealed)) => {
+                    let opened = self.open(sealed)?;
+                    Some(self.interpret(opened)?)
+                }
+            };
+            Ok((used, event))
+        });
+        self.fail_on(result)
+    }
+
+    /// The framing half of [`Decoder::feed`]: consumes bytes up to the end of
+    /// the header or of one frame, without opening the frame.
+    pub(crate) fn feed_units(&mut self, input: &[u8]) -> Result<(usize, Option<Unit>)> {
         let result = self.feed_inner(input);
+        self.fail_on(result)
+    }
+
+    /// The in-order half: checks an opened frame's placement, adds it to
+    /// what the trailer must match, and turns it into an event (spec §7.1
+    /// steps 12–14).
+    pub(crate) fn interpret(&mut self, opened: OpenedFrame) -> Result<Event> {
+        let result = self.interpret_inner(opened);
+        self.fail_on(result)
+    }
+
+    /// Opens a frame on the caller's thread.
+    pub(crate) fn open(&mut self, sealed: SealedFrame) -> Result<OpenedFrame> {
+        let result = self.opener_mut().and_then(|opener| opener.open(sealed));
+        self.fail_on(result)
+    }
+
+    /// An opener for another thread, once the header has been read.
+    pub(crate) fn fork_opener(&self) -> Result<FrameOpener> {
+        Ok(self.opened()?.opener.fork())
+    }
+
+    fn fail_on<T>(&mut self, result: Result<T>) -> Result<T> {
         if result.is_err() {
             self.state = State::Failed;
             self.buffer = Vec::new();
@@ -167,7 +270,7 @@ impl Decoder {
         }
     }
 
-    fn feed_inner(&mut self, input: &[u8]) -> Result<(usize, Option<Event>)> {
+    fn feed_inner(&mut self, input: &[u8]) -> Result<(usize, Option<Unit>)> {
         let mut consumed = 0;
         loop {
             let need = match &self.state {
@@ -199,14 +302,14 @@ impl Decoder {
             if self.buffer.len() < need {
                 return Ok((consumed, None));
             }
-            if let Some(event) = self.step()? {
-                return Ok((consumed, Some(event)));
+            if let Some(unit) = self.step()? {
+                return Ok((consumed, Some(unit)));
             }
         }
     }
 
-    /// Acts on a complete buffer; returns an event or moves to the next state.
-    fn step(&mut self) -> Result<Option<Event>> {
+    /// Acts on a complete buffer; returns a unit or moves to the next state.
+    fn step(&mut self) -> Result<Option<Unit>> {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::Header { .. } => match Header::measure(&self.buffer)? {
                 HeaderLen::AtLeast(need) => {
@@ -224,7 +327,7 @@ impl Decoder {
                     let info = self.open_header()?;
                     self.buffer.clear();
                     self.state = State::FrameHeader;
-                    Ok(Some(Event::Header(info)))
+                    Ok(Some(Unit::Header(info)))
                 }
             },
             State::FrameHeader => {
@@ -238,15 +341,16 @@ impl Decoder {
                 Ok(None)
             }
             State::FrameBody { frame } => {
-                let mut stored = std::mem::take(&mut self.buffer);
-                let event = self.open_frame(&frame, &mut stored)?;
+                let stored = std::mem::take(&mut self.buffer);
                 self.next_chunk += 1;
-                self.state = if matches!(event, Event::End(_)) {
+                // After the final frame only the end of input may come; whether
+                // the final frame really is the trailer is checked in order.
+                self.state = if frame.is_final() {
                     State::Done
                 } else {
                     State::FrameHeader
                 };
-                Ok(Some(event))
+                Ok(Some(Unit::Frame(SealedFrame { frame, stored })))
             }
             state @ (State::Done | State::Failed) => {
                 self.state = state;
@@ -255,11 +359,21 @@ impl Decoder {
         }
     }
 
-    fn prelude(&self) -> Result<&Prelude> {
+    fn opened(&self) -> Result<&Opened> {
         self.opened
             .as_ref()
-            .map(|opened| &opened.prelude)
             .ok_or_else(|| Error::invalid("the header has not been read"))
+    }
+
+    fn opener_mut(&mut self) -> Result<&mut FrameOpener> {
+        self.opened
+            .as_mut()
+            .map(|opened| &mut opened.opener)
+            .ok_or_else(|| Error::invalid("the header has not been read"))
+    }
+
+    fn prelude(&self) -> Result<&Prelude> {
+        Ok(&self.opened()?.prelude)
     }
 
     /// Checks the limits the fixed header part declares: sane, and within ours.
@@ -282,7 +396,12 @@ impl Decoder {
         let header = Header::parse(&self.buffer)?;
         let keys = open_header(&header, &self.identities)?;
         self.opened = Some(Opened {
-            cipher: keys.payload,
+            opener: FrameOpener {
+                cipher: keys.payload,
+                decompressor: Decompressor::default(),
+                max_chunk_size: header.prelude.max_chunk_size,
+                max_record_size: header.prelude.max_record_size,
+            },
             prelude: header.prelude.clone(),
         });
         Ok(HeaderInfo {
@@ -293,22 +412,14 @@ impl Decoder {
         })
     }
 
-    /// Authenticates, decompresses and interprets one frame (spec §7 steps 10–14).
-    fn open_frame(&mut self, frame: &FrameHeader, stored: &mut Vec<u8>) -> Result<Event> {
-        let opened = self
-            .opened
-            .as_ref()
-            .ok_or_else(|| Error::invalid("the header has not been read"))?;
-        opened.cipher.open(&frame.to_bytes(), frame, stored)?;
+    fn interpret_inner(&mut self, opened: OpenedFrame) -> Result<Event> {
+        let OpenedFrame {
+            frame,
+            body,
+            records,
+        } = opened;
+        let frame = &frame;
         let chunk = frame.chunk;
-        let limit = opened.prelude.max_chunk_size as usize;
-        let max_record_size = opened.prelude.max_record_size;
-        let body = if frame.is_compressed() {
-            self.decompressor.decompress(stored, limit, chunk)?
-        } else {
-            std::mem::take(stored)
-        };
-
         let kind = frame.kind;
         if (kind == ChunkKind::TRAILER) != frame.is_final() {
             return Err(Error::corrupt(
@@ -339,7 +450,8 @@ impl Decoder {
                 "the archive metadata",
             )?)),
             ChunkKind::RECORDS => {
-                let records = decode_batch(&body, chunk, max_record_size)?;
+                let records =
+                    records.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
                 for record in &records {
                     self.tally
                         .check_order(record)
@@ -364,10 +476,7 @@ impl Decoder {
         bytes: &[u8; FINAL_FRAME_LEN],
         file_len: u64,
     ) -> Result<Trailer> {
-        let opened = self
-            .opened
-            .as_ref()
-            .ok_or_else(|| Error::invalid("the header has not been read"))?;
+        let opened = self.opened()?;
         let header_bytes: &[u8; FRAME_HEADER_LEN] = bytes[..FRAME_HEADER_LEN]
             .try_into()
             .map_err(|_| Error::invalid("frame header size"))?;
@@ -391,7 +500,10 @@ impl Decoder {
             ));
         }
         let mut stored = bytes[FRAME_HEADER_LEN..].to_vec();
-        opened.cipher.open(header_bytes, &frame, &mut stored)?;
+        opened
+            .opener
+            .cipher
+            .open(header_bytes, &frame, &mut stored)?;
         let trailer = Trailer::parse(&stored, chunk)?;
         if trailer.chunk_count != chunk {
             return Err(Error::corrupt(

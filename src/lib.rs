@@ -15,6 +15,8 @@ pub mod decoder;
 pub mod error;
 pub mod format;
 pub mod limits;
+mod pipeline;
+pub mod progress;
 pub mod reader;
 pub mod records;
 pub mod writer;
@@ -23,6 +25,7 @@ pub use crypto::{ArchiveKey, Identity};
 pub use decoder::{Decoder, Event};
 pub use error::{Error, Limit, Result};
 pub use limits::Limits;
+pub use progress::{Phase, Progress, ProgressEvent};
 pub use reader::{ArchiveReader, ArchiveSummary, read_summary};
 pub use records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
@@ -34,3 +37,5 @@ pub mod sqlite;
 pub use sqlite::{
     CreateOptions, ImportReport, archive_metadata, create_archive, import_archive, verify_archive,
 };
+#[doc(hidden)]
+pub mod vectors;

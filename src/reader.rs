@@ -4,16 +4,21 @@
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 
 use crate::crypto::Identity;
-use crate::decoder::{Decoder, Event, HeaderInfo};
+use crate::decoder::{Decoder, Event, HeaderInfo, OpenedFrame, SealedFrame, Unit};
 use crate::error::{Error, Result};
 use crate::format::{FINAL_FRAME_LEN, Trailer};
 use crate::limits::Limits;
+use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, Record};
 
 /// How much is read from the source at a time.
 const READ_BUFFER_LEN: usize = 64 * 1024;
 
-/// Feeds a [`Decoder`] from a [`Read`], one buffer at a time.
+/// Frames opened ahead of the one being interpreted, per worker thread.
+const FRAMES_IN_FLIGHT_PER_THREAD: usize = 2;
+
+/// Feeds a [`Decoder`] from a [`Read`], one buffer at a time, opening frames
+/// on worker threads when there are several and interpreting them in order.
 struct Feeder<R: Read> {
     source: R,
     decoder: Decoder,
@@ -21,10 +26,16 @@ struct Feeder<R: Read> {
     start: usize,
     end: usize,
     chunks: u64,
+    threads: usize,
+    pool: Option<OrderedPool<SealedFrame, OpenedFrame>>,
+    /// An error met while reading ahead, reported once every frame before it
+    /// has been interpreted: the outcome is the one a sequential reader gives.
+    deferred: Option<Error>,
+    input_done: bool,
 }
 
 impl<R: Read> Feeder<R> {
-    fn new(source: R, identities: &[Identity], limits: Limits) -> Self {
+    fn new(source: R, identities: &[Identity], limits: Limits, threads: usize) -> Self {
         Feeder {
             source,
             decoder: Decoder::new(identities, limits),
@@ -32,20 +43,24 @@ impl<R: Read> Feeder<R> {
             start: 0,
             end: 0,
             chunks: 0,
+            threads,
+            pool: None,
+            deferred: None,
+            input_done: false,
         }
     }
 
-    /// The next event, or `None` at a clean end of input after the trailer.
-    fn next_event(&mut self) -> Result<Option<Event>> {
+    /// The next framing unit from the input, or `None` at a clean end after
+    /// the final frame.
+    fn next_unit(&mut self) -> Result<Option<Unit>> {
         loop {
             if self.start < self.end {
-                let (used, event) = self.decoder.feed(&self.buffer[self.start..self.end])?;
+                let (used, unit) = self
+                    .decoder
+                    .feed_units(&self.buffer[self.start..self.end])?;
                 self.start += used;
-                if let Some(event) = event {
-                    if !matches!(event, Event::Header(_)) {
-                        self.chunks += 1;
-                    }
-                    return Ok(Some(event));
+                if unit.is_some() {
+                    return Ok(unit);
                 }
                 continue;
             }
@@ -61,6 +76,84 @@ impl<R: Read> Feeder<R> {
             self.start = 0;
             self.end = read;
         }
+    }
+
+    /// The next event, or `None` at a clean end of input after the trailer.
+    fn next_event(&mut self) -> Result<Option<Event>> {
+        if self.pool.is_none() {
+            return match self.next_unit()? {
+                None => Ok(None),
+                Some(Unit::Header(info)) => {
+                    if self.threads > 1 {
+                        let opener = self.decoder.fork_opener()?;
+                        self.pool = Some(OrderedPool::new(
+                            self.threads,
+                            self.threads * FRAMES_IN_FLIGHT_PER_THREAD,
+                            || {
+                                let mut opener = opener.fork();
+                                Ok(move |sealed| opener.open(sealed))
+                            },
+                        )?);
+                    }
+                    Ok(Some(Event::Header(info)))
+                }
+                Some(Unit::Frame(sealed)) => {
+                    let opened = self.decoder.open(sealed)?;
+                    self.interpret(opened).map(Some)
+                }
+            };
+        }
+        self.fill_pool();
+        let pool = self
+            .pool
+            .as_mut()
+            .ok_or_else(|| Error::invalid("no pool"))?;
+        match pool.next_result()? {
+            Some(opened) => self.interpret(opened).map(Some),
+            None => match self.deferred.take() {
+                Some(error) => Err(error),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Reads frames ahead into the pool until it is full or the input ends.
+    fn fill_pool(&mut self) {
+        let Some(depth) = self
+            .pool
+            .as_ref()
+            .map(|_| self.threads * FRAMES_IN_FLIGHT_PER_THREAD)
+        else {
+            return;
+        };
+        while !self.input_done
+            && self.deferred.is_none()
+            && self
+                .pool
+                .as_ref()
+                .is_some_and(|pool| pool.in_flight() < depth)
+        {
+            match self.next_unit() {
+                Ok(Some(Unit::Frame(sealed))) => {
+                    if let Some(pool) = self.pool.as_mut()
+                        && let Err(error) = pool.submit(sealed)
+                    {
+                        self.deferred = Some(error);
+                    }
+                }
+                Ok(Some(Unit::Header(_))) => {
+                    self.deferred = Some(Error::invalid("a second header in one archive"));
+                }
+                Ok(None) => self.input_done = true,
+                Err(error) => self.deferred = Some(error),
+            }
+        }
+    }
+
+    fn interpret(&mut self, opened: OpenedFrame) -> Result<Event> {
+        let event = self.decoder.interpret(opened)?;
+        self.chunks += 1;
+        Ok(event)
     }
 
     fn expect_header(&mut self) -> Result<HeaderInfo> {
@@ -103,9 +196,23 @@ impl<R: Read> std::fmt::Debug for ArchiveReader<R> {
 }
 
 impl<R: Read> ArchiveReader<R> {
-    /// Reads and authenticates the header and the metadata chunk.
+    /// Reads and authenticates the header and the metadata chunk; the rest
+    /// is opened on one worker thread per core.
     pub fn new(source: R, identities: &[Identity], limits: Limits) -> Result<Self> {
-        let mut feeder = Feeder::new(source, identities, limits);
+        Self::with_threads(source, identities, limits, default_threads())
+    }
+
+    /// As [`ArchiveReader::new`], opening chunks on `threads` worker threads
+    /// (one means all on the caller's thread). Records come out in archive
+    /// order whatever the number of threads; memory grows with it, by two
+    /// chunks per thread.
+    pub fn with_threads(
+        source: R,
+        identities: &[Identity],
+        limits: Limits,
+        threads: usize,
+    ) -> Result<Self> {
+        let mut feeder = Feeder::new(source, identities, limits, threads);
         let header = feeder.expect_header()?;
         let metadata = feeder.expect_metadata()?;
         Ok(ArchiveReader {
@@ -193,7 +300,7 @@ pub fn read_summary<R: Read + Seek>(
 ) -> Result<ArchiveSummary> {
     let archive_bytes = source.seek(SeekFrom::End(0))?;
     source.seek(SeekFrom::Start(0))?;
-    let mut feeder = Feeder::new(&mut source, identities, limits);
+    let mut feeder = Feeder::new(&mut source, identities, limits, 1);
     let header = feeder.expect_header()?;
     let metadata = feeder.expect_metadata()?;
     let metadata_end = feeder.decoder.offset();

@@ -20,6 +20,7 @@ use crate::crypto::{ArchiveKey, Identity};
 use crate::error::{Error, Result};
 use crate::format::Trailer;
 use crate::limits::Limits;
+use crate::progress::{Phase, Progress, Tracker};
 use crate::reader::{ArchiveReader, ArchiveSummary, read_summary};
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
@@ -116,13 +117,16 @@ CREATE TABLE IF NOT EXISTS consent (
 /// giving up with a "database is locked" error.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const CONVERSATION_COLUMNS: &str = "id, kind, created_at_ns, name, dm_peer, added_by, \
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, kind, created_at_ns, name, dm_peer, added_by, \
      member_ids, metadata, last_message_ns";
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, sender_installation_id, \
      sent_at_ns, kind, content_type, content, delivery_status, reference_id, expires_at_ns";
 
 const CONSENT_COLUMNS: &str = "entity_type, entity, state, updated_at_ns";
+
+/// The archive order of the messages of one conversation, as `m`.
+pub(crate) const MESSAGE_ORDER: &str = "m.sent_at_ns, m.id";
 
 /// Runs a statement whose eleven parameters are [`MESSAGE_COLUMNS`], in order.
 fn execute_message(statement: &mut Statement<'_>, message: &Message) -> rusqlite::Result<usize> {
@@ -174,6 +178,8 @@ pub struct CreateOptions {
     pub elements: Elements,
     /// Chunking and compression.
     pub writer: WriterOptions,
+    /// Where progress goes, and how the caller cancels.
+    pub progress: Progress,
 }
 
 impl CreateOptions {
@@ -193,24 +199,51 @@ impl CreateOptions {
         Ok(())
     }
 
+    /// The metadata chunk of an archive created with these options.
+    pub(crate) fn metadata(&self) -> ArchiveMetadata {
+        let mut metadata = ArchiveMetadata::now();
+        metadata.mode = ArchiveMode::Records;
+        metadata.elements = self.elements;
+        metadata.start_ns = self.start_ns;
+        metadata.end_ns = self.end_ns;
+        metadata
+    }
+
     /// The conversations to archive, in id order.
     fn conversation_query(&self) -> String {
+        format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM {} ORDER BY c.id",
+            self.conversation_selection()
+        )
+    }
+
+    /// The `FROM` clause of the conversations to archive, as `c`: all of them,
+    /// or with a time range those with a message in it.
+    pub(crate) fn conversation_selection(&self) -> String {
         if self.start_ns.is_some() || self.end_ns.is_some() {
             format!(
-                "SELECT {CONVERSATION_COLUMNS} FROM conversations AS c WHERE EXISTS \
-                 (SELECT 1 FROM messages AS m WHERE m.conversation_id = c.id{}) ORDER BY c.id",
+                "conversations AS c WHERE EXISTS \
+                 (SELECT 1 FROM messages AS m WHERE m.conversation_id = c.id{})",
                 self.range_condition()
             )
         } else {
-            format!("SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY id")
+            "conversations AS c".to_owned()
         }
     }
 
     /// The messages of conversation `:conversation` to archive, in archive order.
-    fn message_query(&self) -> String {
+    pub(crate) fn message_query(&self) -> String {
         format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages AS m WHERE m.conversation_id = :conversation{} \
-             ORDER BY m.sent_at_ns, m.id",
+            "SELECT {MESSAGE_COLUMNS} FROM {} ORDER BY {MESSAGE_ORDER}",
+            self.message_selection()
+        )
+    }
+
+    /// The `FROM` clause of the messages of conversation `:conversation` to
+    /// archive, as `m`; [`MESSAGE_ORDER`] is their archive order.
+    pub(crate) fn message_selection(&self) -> String {
+        format!(
+            "messages AS m WHERE m.conversation_id = :conversation{}",
             self.range_condition()
         )
     }
@@ -228,8 +261,39 @@ impl CreateOptions {
         condition
     }
 
+    /// How many records the selection holds in the snapshot `conn` reads:
+    /// the total a create reports progress against.
+    fn count_records(&self, conn: &Connection) -> Result<u64> {
+        let range = self.range_params();
+        let count = |sql: &str| -> Result<u64> {
+            Ok(conn
+                .query_row(sql, range.as_slice(), |row| row.get::<_, i64>(0))?
+                .max(0) as u64)
+        };
+        let mut total = 0;
+        if self.elements.messages {
+            total += count(&format!(
+                "SELECT count(*) FROM ({})",
+                self.conversation_query()
+            ))?;
+            total += count(&format!(
+                "SELECT count(*) FROM messages AS m WHERE EXISTS \
+                 (SELECT 1 FROM conversations AS c WHERE c.id = m.conversation_id){}",
+                self.range_condition()
+            ))?;
+        }
+        if self.elements.consent {
+            total += conn
+                .query_row("SELECT count(*) FROM consent", [], |row| {
+                    row.get::<_, i64>(0)
+                })?
+                .max(0) as u64;
+        }
+        Ok(total)
+    }
+
     /// The values for [`CreateOptions::range_condition`]'s parameters.
-    fn range_params(&self) -> Vec<(&'static str, &dyn ToSql)> {
+    pub(crate) fn range_params(&self) -> Vec<(&'static str, &dyn ToSql)> {
         let mut params: Vec<(&'static str, &dyn ToSql)> = Vec::new();
         if let Some(start) = &self.start_ns {
             params.push((":start", start));
@@ -295,17 +359,18 @@ pub fn create_archive(
         .suffix(".partial")
         .tempfile_in(directory)?;
 
-    let mut metadata = ArchiveMetadata::now();
-    metadata.mode = ArchiveMode::Records;
-    metadata.elements = options.elements;
-    metadata.start_ns = options.start_ns;
-    metadata.end_ns = options.end_ns;
+    let metadata = options.metadata();
 
     let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let mut tracker = options.progress.track(Phase::Create);
     let sink = BufWriter::with_capacity(1 << 16, temp.as_file_mut());
     let mut writer = ArchiveWriter::new(sink, &[key], &metadata, &options.writer)?;
+    tracker.set_totals(None, Some(options.count_records(&snapshot)?));
+    let mut records = 0;
     read_snapshot(&snapshot, options, &mut |record| {
-        writer.write_record(record)
+        writer.write_record(record)?;
+        records += 1;
+        tracker.update(writer.bytes_written(), records, writer.chunks_written())
     })?;
     let (sink, trailer) = writer.finish()?;
     // Ends the read transaction; nothing was written through it.
@@ -315,9 +380,12 @@ pub fn create_archive(
         .map_err(|error| Error::Io(error.into_error()))?;
     file.sync_all()?;
     let bytes = file.metadata()?.len();
+    // The last chance to cancel: after the rename the archive exists.
+    tracker.update(bytes, records, trailer.chunk_count + 1)?;
     temp.persist_noclobber(archive)
         .map_err(|error| Error::Io(error.error))?;
     sync_directory(directory);
+    tracker.finish();
     Ok(CreateReport {
         bytes,
         conversations: trailer.conversations,
@@ -340,7 +408,7 @@ fn refuse_existing(archive: &Path) -> Result<()> {
 
 /// Opens the source database of an archive read-only: creating an archive
 /// never changes the database, nor creates one that is not there.
-fn open_source(db: &Path) -> Result<Connection> {
+pub(crate) fn open_source(db: &Path) -> Result<Connection> {
     if !db.is_file() {
         return Err(Error::invalid(format!(
             "the database {} does not exist",
@@ -388,15 +456,18 @@ fn read_snapshot(
         }
     }
     if options.elements.consent {
-        let mut consent = conn.prepare(&format!(
-            "SELECT {CONSENT_COLUMNS} FROM consent ORDER BY entity_type, entity"
-        ))?;
+        let mut consent = conn.prepare(&consent_query())?;
         let mut rows = consent.query([])?;
         while let Some(row) = rows.next()? {
             emit(&Record::Consent(consent_from_row(row)?))?;
         }
     }
     Ok(())
+}
+
+/// The consent records to archive, in archive order.
+pub(crate) fn consent_query() -> String {
+    format!("SELECT {CONSENT_COLUMNS} FROM consent ORDER BY entity_type, entity")
 }
 
 /// Reads an archive's header, metadata and trailer without decoding its
@@ -423,8 +494,25 @@ pub struct VerifyReport {
 /// Reads and authenticates a whole archive, as an import would, and writes
 /// nothing: `Ok` means an import of it would find no damage.
 pub fn verify_archive(archive: &Path, key: &ArchiveKey) -> Result<VerifyReport> {
+    verify_archive_with(archive, key, &Progress::default())
+}
+
+/// As [`verify_archive`], reporting to `progress` and stopping with
+/// [`Error::Cancelled`] when it is cancelled.
+pub fn verify_archive_with(
+    archive: &Path,
+    key: &ArchiveKey,
+    progress: &Progress,
+) -> Result<VerifyReport> {
+    let mut tracker = reading_tracker(archive, key, progress, Phase::Verify);
     let mut reader = open_archive(archive, key)?;
-    while reader.next_batch()?.is_some() {}
+    let mut records = 0;
+    while let Some(batch) = reader.next_batch()? {
+        records += batch.len() as u64;
+        tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
+    }
+    tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
+    tracker.finish();
     let trailer = reader
         .trailer()
         .cloned()
@@ -435,6 +523,20 @@ pub fn verify_archive(archive: &Path, key: &ArchiveKey) -> Result<VerifyReport> 
         trailer,
         metadata: reader.metadata().clone(),
     })
+}
+
+/// A tracker for reading `archive`, with its size and, when its trailer can
+/// be read from the end of the file, its record count as totals.
+fn reading_tracker(archive: &Path, key: &ArchiveKey, progress: &Progress, phase: Phase) -> Tracker {
+    let mut tracker = progress.track(phase);
+    // A summary that fails here fails the full read too, which reports it.
+    let summary = archive_metadata(archive, key).ok();
+    let records = summary
+        .as_ref()
+        .and_then(|summary| summary.trailer.as_ref())
+        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent);
+    tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
+    tracker
 }
 
 fn open_archive(archive: &Path, key: &ArchiveKey) -> Result<ArchiveReader<File>> {
@@ -475,6 +577,18 @@ pub struct ImportReport {
 /// the database is left exactly as it was (a database file created for the
 /// import stays, without tables, unless the archive could not be opened at all).
 pub fn import_archive(archive: &Path, key: &ArchiveKey, db: &Path) -> Result<ImportReport> {
+    import_archive_with(archive, key, db, &Progress::default())
+}
+
+/// As [`import_archive`], reporting to `progress`; when it is cancelled the
+/// import stops with [`Error::Cancelled`] and the database is left as it was.
+pub fn import_archive_with(
+    archive: &Path,
+    key: &ArchiveKey,
+    db: &Path,
+    progress: &Progress,
+) -> Result<ImportReport> {
+    let mut tracker = reading_tracker(archive, key, progress, Phase::Import);
     // A wrong key or a damaged header fails here, before the database is touched.
     let mut reader = open_archive(archive, key)?;
     if reader.metadata().mode != ArchiveMode::Records {
@@ -488,6 +602,7 @@ pub fn import_archive(archive: &Path, key: &ArchiveKey, db: &Path) -> Result<Imp
         let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         transaction.execute_batch(REFERENCE_SCHEMA)?;
         let mut report = ImportReport::default();
+        let mut records = 0;
         {
             let mut inserter = RecordInserter::new(&transaction, InsertMode::Additive)?;
             while let Some(batch) = reader.next_batch()? {
@@ -495,9 +610,14 @@ pub fn import_archive(archive: &Path, key: &ArchiveKey, db: &Path) -> Result<Imp
                     let inserted = inserter.insert(record)?;
                     report.count(record, inserted);
                 }
+                records += batch.len() as u64;
+                tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
             }
         }
+        // The last chance to cancel: after the commit the rows are there.
+        tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
         transaction.commit()?;
+        tracker.finish();
         Ok(report)
     });
     if result.is_err() && created {
@@ -672,7 +792,7 @@ fn conversation_json(conversation: &Conversation) -> Result<(String, String)> {
 }
 
 /// A row of [`CONVERSATION_COLUMNS`].
-fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
+pub(crate) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
         id: row.get(0)?,
         kind: text_enum(row, 1)?,
@@ -687,7 +807,7 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
 }
 
 /// A row of [`MESSAGE_COLUMNS`].
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+pub(crate) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: row.get(0)?,
         conversation_id: row.get(1)?,
@@ -704,7 +824,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// A row of [`CONSENT_COLUMNS`].
-fn consent_from_row(row: &Row<'_>) -> rusqlite::Result<Consent> {
+pub(crate) fn consent_from_row(row: &Row<'_>) -> rusqlite::Result<Consent> {
     Ok(Consent {
         entity_type: text_enum(row, 0)?,
         entity: row.get(1)?,

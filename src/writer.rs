@@ -7,9 +7,11 @@ use rand::{CryptoRng, RngCore};
 
 use crate::compress::Compressor;
 use crate::content::ContentTally;
-use crate::crypto::{ArchiveKey, PayloadCipher, seal_header};
+use crate::crypto::{ArchiveKey, HeaderKeys, PayloadCipher, seal_header};
 use crate::error::{Error, Limit, Result};
-use crate::format::{ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, TAG_LEN, Trailer};
+use crate::format::{
+    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
+};
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::records::{ArchiveMetadata, BatchBuilder, Record, encode_into, varint_len};
 
@@ -113,7 +115,7 @@ impl<W: Write> ArchiveWriter<W> {
     /// `rng`. Only a deterministic generator for test vectors should pass
     /// anything but a system generator here.
     pub fn with_rng(
-        mut sink: W,
+        sink: W,
         keys: &[&ArchiveKey],
         metadata: &ArchiveMetadata,
         options: &WriterOptions,
@@ -123,9 +125,30 @@ impl<W: Write> ArchiveWriter<W> {
         let named: Vec<(&ArchiveKey, &str)> = keys.iter().map(|key| (*key, "")).collect();
         let (header, keys) =
             seal_header((options.chunk_size, options.max_record_size()), &named, rng)?;
+        let mut writer = Self::start(sink, &header, keys, options)?;
+        let mut body = Vec::new();
+        encode_into(metadata, &mut body)?;
+        if body.len() > options.chunk_size as usize {
+            return Err(Error::invalid(
+                "the archive metadata does not fit in one chunk",
+            ));
+        }
+        writer.write_chunk(ChunkKind::METADATA, body)?;
+        Ok(writer)
+    }
+
+    /// Writes a sealed header and returns a writer positioned at chunk 0, with
+    /// no metadata chunk written yet. `options` are taken as given: the test
+    /// vectors use this to write headers and bodies no caller may ask for.
+    pub(crate) fn start(
+        mut sink: W,
+        header: &Header,
+        keys: HeaderKeys,
+        options: &WriterOptions,
+    ) -> Result<Self> {
         let header_bytes = header.to_bytes()?;
         sink.write_all(&header_bytes)?;
-        let mut writer = ArchiveWriter {
+        Ok(ArchiveWriter {
             sink,
             cipher: keys.payload,
             compressor: Compressor::new(options.level)?,
@@ -136,16 +159,12 @@ impl<W: Write> ArchiveWriter<W> {
             bytes_written: header_bytes.len() as u64,
             tally: ContentTally::default(),
             failed: false,
-        };
-        let mut body = Vec::new();
-        encode_into(metadata, &mut body)?;
-        if body.len() > options.chunk_size as usize {
-            return Err(Error::invalid(
-                "the archive metadata does not fit in one chunk",
-            ));
-        }
-        writer.write_chunk(ChunkKind::METADATA, body)?;
-        Ok(writer)
+        })
+    }
+
+    /// How many chunks have been written to the sink so far.
+    pub fn chunks_written(&self) -> u64 {
+        self.next_chunk
     }
 
     /// How many archive bytes have been written to the sink so far.
@@ -186,12 +205,29 @@ impl<W: Write> ArchiveWriter<W> {
     /// Writes any pending batch and the trailer, flushes the sink and returns
     /// it with the trailer written.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
+        let trailer = self.trailer()?;
+        self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
+        Ok((self.into_sink()?, trailer))
+    }
+
+    /// Writes any pending batch and returns the trailer that would end the
+    /// archive here, without writing it.
+    pub(crate) fn trailer(&mut self) -> Result<Trailer> {
         self.guard()?;
         self.flush_batch()?;
-        let trailer = self.tally.trailer(self.next_chunk);
-        self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
+        Ok(self.tally.trailer(self.next_chunk))
+    }
+
+    /// Flushes the sink and returns it, whatever has been written.
+    pub(crate) fn into_sink(mut self) -> Result<W> {
         self.sink.flush()?;
-        Ok((self.sink, trailer))
+        Ok(self.sink)
+    }
+
+    /// What the trailer will commit to; the test vectors count chunks they
+    /// seal with [`ArchiveWriter::write_frame`] through it.
+    pub(crate) fn tally_mut(&mut self) -> &mut ContentTally {
+        &mut self.tally
     }
 
     fn guard(&self) -> Result<()> {
@@ -204,7 +240,8 @@ impl<W: Write> ArchiveWriter<W> {
         }
     }
 
-    fn flush_batch(&mut self) -> Result<()> {
+    /// Writes the pending record batch, if any, as one chunk.
+    pub(crate) fn flush_batch(&mut self) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -213,7 +250,7 @@ impl<W: Write> ArchiveWriter<W> {
     }
 
     /// Compresses (when that helps), seals and writes one non-final chunk.
-    fn write_chunk(&mut self, kind: ChunkKind, body: Vec<u8>) -> Result<()> {
+    pub(crate) fn write_chunk(&mut self, kind: ChunkKind, body: Vec<u8>) -> Result<()> {
         self.tally.add_chunk(kind, &body);
         match self.compressor.compress(&body) {
             Some(compressed) => self.write_frame(kind, FLAG_COMPRESSED, compressed),
@@ -221,7 +258,14 @@ impl<W: Write> ArchiveWriter<W> {
         }
     }
 
-    fn write_frame(&mut self, kind: ChunkKind, flags: u8, mut stored: Vec<u8>) -> Result<()> {
+    /// Seals `stored` as the next frame with exactly these kind and flags,
+    /// without compressing it or adding it to the trailer's tally.
+    pub(crate) fn write_frame(
+        &mut self,
+        kind: ChunkKind,
+        flags: u8,
+        mut stored: Vec<u8>,
+    ) -> Result<()> {
         let result = (|| {
             let stored_len = u32::try_from(stored.len() + TAG_LEN)
                 .map_err(|_| Error::invalid("a chunk is larger than the format allows"))?;

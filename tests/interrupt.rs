@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+mod common;
+use common::database_digest;
 
 fn keepsake() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keepsake"))
@@ -20,36 +21,6 @@ fn run(command: &mut Command) {
         "{command:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// A digest of every row of every table, in a fixed order.
-fn database_digest(db: &Path) -> [u8; 32] {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    tables.retain(|name| !name.starts_with("sqlite_"));
-    let mut hasher = Sha256::new();
-    for table in tables {
-        hasher.update(table.as_bytes());
-        let mut statement = conn
-            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1, 2"))
-            .unwrap();
-        let columns = statement.column_count();
-        let mut rows = statement.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            for column in 0..columns {
-                let value: rusqlite::types::Value = row.get(column).unwrap();
-                hasher.update(format!("{value:?}\u{1f}").as_bytes());
-            }
-            hasher.update(b"\x1e");
-        }
-    }
-    hasher.finalize().into()
 }
 
 fn integrity_ok(db: &Path) {

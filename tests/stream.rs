@@ -339,3 +339,50 @@ proptest! {
         let _ = events_fed_in_pieces(&bytes, 7);
     }
 }
+
+/// Reads with `threads` workers: the records, or the error's description.
+fn read_with_threads(bytes: &[u8], threads: usize) -> Result<Vec<Record>, String> {
+    let run = || -> Result<Vec<Record>, Error> {
+        let mut reader =
+            ArchiveReader::with_threads(bytes, &[key(7).into()], Limits::default(), threads)?;
+        let mut records = Vec::new();
+        while let Some(batch) = reader.next_batch()? {
+            records.extend(batch);
+        }
+        Ok(records)
+    };
+    run().map_err(|error| format!("{error:?}"))
+}
+
+#[test]
+fn parallel_reading_gives_exactly_the_sequential_outcome() {
+    let bytes = write(&sample(3, 60), &small_chunks(), 14);
+    let whole = read_with_threads(&bytes, 1).unwrap();
+    for threads in [2, 3, 8] {
+        assert_eq!(read_with_threads(&bytes, threads).unwrap(), whole);
+    }
+    // Damage early, in the middle and late; cuts everywhere in steps.
+    let mut damaged = Vec::new();
+    for offset in [
+        200,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 600,
+        bytes.len() - 5,
+    ] {
+        let mut copy = bytes.clone();
+        copy[offset] ^= 0x10;
+        damaged.push(copy);
+    }
+    for cut in (0..bytes.len()).step_by(97) {
+        damaged.push(bytes[..cut].to_vec());
+    }
+    let mut extended = bytes.clone();
+    extended.extend_from_slice(b"more");
+    damaged.push(extended);
+    for input in &damaged {
+        let sequential = read_with_threads(input, 1);
+        assert!(sequential.is_err());
+        assert_eq!(read_with_threads(input, 4), sequential);
+    }
+}

@@ -4,15 +4,15 @@
 
 pub mod demo;
 pub mod exit;
+pub mod progress_bar;
 pub mod units;
 
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::ProgressBar;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -22,6 +22,7 @@ use keepsake::sqlite::{CreateOptions, CreateReport, ImportReport, VerifyReport};
 use keepsake::{ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, WriterOptions};
 
 use exit::{Direction, FAILURE, Failure};
+use progress_bar::{busy, with_progress};
 use units::{TimeRange, bytes_human, duration_human, millis, rfc3339, time_human};
 
 /// Messages in a sample database unless told otherwise.
@@ -190,20 +191,6 @@ fn mode_name(mode: ArchiveMode) -> &'static str {
         ArchiveMode::Records => "records",
         ArchiveMode::Pages => "pages",
     }
-}
-
-/// Runs `work` with a spinner on stderr when stderr is a terminal and `show`.
-fn busy<T>(show: bool, message: impl Into<Cow<'static, str>>, work: impl FnOnce() -> T) -> T {
-    let bar = if show {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_message(message);
-    bar.enable_steady_tick(Duration::from_millis(120));
-    let result = work();
-    bar.finish_and_clear();
-    result
 }
 
 /// Reads a key file: 64 hexadecimal characters (a trailing newline allowed)
@@ -466,14 +453,15 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
             .unwrap_or(WriterOptions::default().chunk_size),
         level: request.level,
     };
-    let options = CreateOptions {
-        start_ns: request.since,
-        end_ns: request.until,
-        elements: request.elements,
-        writer: writer.clone(),
-    };
     let started = Instant::now();
-    let report = busy(!request.json, "creating the archive", || {
+    let report = with_progress(!request.json, "creating the archive", |progress| {
+        let options = CreateOptions {
+            start_ns: request.since,
+            end_ns: request.until,
+            elements: request.elements,
+            writer: writer.clone(),
+            progress: progress.clone(),
+        };
         keepsake::create_archive(&request.db, &request.out, &key, &options)
     })
     .map_err(|error| {
@@ -628,8 +616,8 @@ struct VerifyJson<'a> {
 /// Decodes a whole archive; shared with the demo.
 fn verify_archive(archive: &Path, key: &ArchiveKey, show: bool) -> Result<VerifyReport, Failure> {
     existing_file(archive, "archive")?;
-    busy(show, "verifying the archive", || {
-        keepsake::verify_archive(archive, key)
+    with_progress(show, "verifying the archive", |progress| {
+        keepsake::sqlite::verify_archive_with(archive, key, progress)
     })
     .map_err(|error| {
         library_failure(
@@ -696,8 +684,8 @@ fn import_archive(
     show: bool,
 ) -> Result<ImportReport, Failure> {
     existing_file(archive, "archive")?;
-    busy(show, "importing the archive", || {
-        keepsake::import_archive(archive, key, db)
+    with_progress(show, "importing the archive", |progress| {
+        keepsake::sqlite::import_archive_with(archive, key, db, progress)
     })
     .map_err(|error| {
         library_failure(
