@@ -32,6 +32,8 @@ pub use records::{
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
 };
 pub use writer::{ArchiveWriter, WriterOptions};
+pub mod estimate;
+pub use estimate::{SizeEstimate, estimate_archive};
 pub mod sample;
 pub mod sqlite;
 pub use sqlite::{

@@ -44,6 +44,9 @@ enum Command {
     /// Back up a database into a new encrypted archive.
     #[command(after_help = EXIT_STATUS)]
     Create(CreateArgs),
+    /// Estimate how large the archive of a database would be, without writing it.
+    #[command(after_help = EXIT_STATUS)]
+    Estimate(EstimateArgs),
     /// Show an archive's metadata and record counts without decoding its body.
     #[command(after_help = EXIT_STATUS)]
     Inspect(ArchiveArgs),
@@ -55,6 +58,15 @@ enum Command {
     Import(ImportArgs),
     /// Run sample, create, inspect, import and verify in a temporary directory.
     Demo(DemoArgs),
+    /// Time create, verify and import on a sample database next to sqlite3
+    /// .backup, zstd, age and SQLite's own INSERT ... SELECT.
+    Bench(BenchArgs),
+    /// One operation of `bench`, in a process of its own.
+    #[command(name = "bench-step", hide = true)]
+    BenchStep {
+        #[command(subcommand)]
+        step: cli::bench::Step,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -71,9 +83,24 @@ struct SampleArgs {
     /// The seed of the generator: the same seed writes the same data.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
+    /// What the messages hold.
+    #[arg(long, value_enum, default_value_t = Shape::Mixed)]
+    shape: Shape,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
+}
+
+/// What the messages of a sample hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Shape {
+    /// Mostly short texts, with reactions, replies and small attachments.
+    Mixed,
+    /// Short texts, reactions and replies only.
+    TextHeavy,
+    /// A quarter of the messages are attachments of 5 to 200 KB, most of them
+    /// incompressible (about 25 MB per thousand messages).
+    AttachmentHeavy,
 }
 
 /// The kinds of data an archive can carry.
@@ -96,6 +123,16 @@ struct CreateArgs {
     /// The key file (from `keepsake keygen`).
     #[arg(long, value_name = "KEYFILE")]
     key_file: PathBuf,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What goes into an archive, and how it is chunked and compressed.
+#[derive(Debug, Args)]
+struct SelectionArgs {
     /// Only messages sent at or after T (inclusive). T is RFC 3339, such as
     /// 2026-01-01T00:00:00Z, or integer nanoseconds since the Unix epoch.
     #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
@@ -115,6 +152,35 @@ struct CreateArgs {
     /// (4KiB to 64MiB) [default: 1MiB].
     #[arg(long, value_name = "BYTES", value_parser = cli::units::parse_chunk_size)]
     chunk_size: Option<u32>,
+}
+
+impl SelectionArgs {
+    fn request(self) -> cli::SelectionRequest {
+        let elements = self.elements.map(|chosen| keepsake::Elements {
+            messages: chosen.contains(&Element::Messages),
+            consent: chosen.contains(&Element::Consent),
+        });
+        cli::SelectionRequest {
+            since: self.since,
+            until: self.until,
+            elements: elements.unwrap_or_default(),
+            level: self.level,
+            chunk_size: self.chunk_size,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct EstimateArgs {
+    /// The database to estimate an archive of.
+    #[arg(long, value_name = "DB")]
+    db: PathBuf,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// What to estimate: the rows `create` archives, or a snapshot of the
+    /// whole database's pages (not supported yet).
+    #[arg(long, value_enum, default_value_t = cli::estimate::Mode::Rows)]
+    mode: cli::estimate::Mode,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -159,6 +225,29 @@ struct DemoArgs {
     conversations: u64,
 }
 
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// How many sample messages to benchmark on; 200000 makes a database of
+    /// about 110 MB, 2000000 one of about 1.1 GB.
+    #[arg(long, value_name = "N", default_value_t = cli::bench::DEFAULT_MESSAGES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    messages: u64,
+    /// Make the working directory in DIR [default: the system's temporary
+    /// directory].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Keep the working directory and its files instead of removing them.
+    #[arg(long)]
+    keep: bool,
+    /// Run every operation N times and report the fastest run of each.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    runs: u32,
+    /// Print one JSON object on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (json, outcome) = match cli.command {
@@ -170,10 +259,24 @@ fn main() -> ExitCode {
                 args.messages,
                 args.conversations,
                 args.seed,
+                match args.shape {
+                    Shape::Mixed => keepsake::sample::SampleShape::Mixed,
+                    Shape::TextHeavy => keepsake::sample::SampleShape::TextHeavy,
+                    Shape::AttachmentHeavy => keepsake::sample::SampleShape::AttachmentHeavy,
+                },
                 args.json,
             ),
         ),
         Command::Create(args) => (args.json, create(args)),
+        Command::Estimate(args) => (
+            args.json,
+            cli::estimate::estimate(&cli::estimate::EstimateRequest {
+                db: args.db,
+                selection: args.selection.request(),
+                mode: args.mode,
+                json: args.json,
+            }),
+        ),
         Command::Inspect(args) => (args.json, cli::inspect(&args.archive, &args.key_file)),
         Command::Verify(args) => (
             args.json,
@@ -184,24 +287,27 @@ fn main() -> ExitCode {
             cli::import(&args.archive, &args.db, &args.key_file, args.json),
         ),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
+        Command::Bench(args) => (
+            args.json,
+            cli::bench::run_bench(&cli::bench::BenchRequest {
+                messages: args.messages,
+                dir: args.dir,
+                keep: args.keep,
+                runs: args.runs,
+                json: args.json,
+            }),
+        ),
+        Command::BenchStep { step } => (true, cli::bench::step(&step)),
     };
     exit::finish(outcome, json)
 }
 
 fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
-    let elements = args.elements.map(|chosen| keepsake::Elements {
-        messages: chosen.contains(&Element::Messages),
-        consent: chosen.contains(&Element::Consent),
-    });
     cli::create(&cli::CreateRequest {
         db: args.db,
         out: args.out,
         key_file: args.key_file,
-        since: args.since,
-        until: args.until,
-        elements: elements.unwrap_or_default(),
-        level: args.level,
-        chunk_size: args.chunk_size,
+        selection: args.selection.request(),
         json: args.json,
     })
 }

@@ -43,6 +43,8 @@ pub struct SampleOptions {
     pub conversations: u64,
     /// The seed: the same seed gives the same data.
     pub seed: u64,
+    /// What the messages hold.
+    pub shape: SampleShape,
 }
 
 impl Default for SampleOptions {
@@ -51,8 +53,26 @@ impl Default for SampleOptions {
             messages: 2000,
             conversations: 20,
             seed: 1,
+            shape: SampleShape::Mixed,
         }
     }
+}
+
+/// What the messages of a sample hold, for trying Keepsake on data that
+/// compresses well, badly, or in between.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SampleShape {
+    /// Mostly short texts, with reactions, replies, read receipts and about
+    /// one small attachment (under 4 KB) in twenty messages.
+    #[default]
+    Mixed,
+    /// Short texts, reactions and replies only: no attachments.
+    TextHeavy,
+    /// A quarter of the messages are attachments of 5 to 200 KB: three in
+    /// four are random bytes, as photos and videos are (already compressed),
+    /// the others text documents that compress well. About 25 MB per
+    /// thousand messages.
+    AttachmentHeavy,
 }
 
 /// What [`write_sample`] wrote.
@@ -200,6 +220,7 @@ fn generate(options: &SampleOptions, emit: &mut dyn FnMut(&Record) -> Result<()>
 
         let mut thread = Thread {
             people: &people,
+            shape: options.shape,
             conversation,
             members,
             creator,
@@ -301,6 +322,7 @@ impl People {
 /// A conversation being filled with messages.
 struct Thread<'p> {
     people: &'p People,
+    shape: SampleShape,
     conversation: Conversation,
     /// Member numbers (see [`People::person`]), [`SELF`] first.
     members: Vec<usize>,
@@ -343,6 +365,8 @@ impl Thread<'_> {
                 "xmtp.org/group_updated:1.0",
                 update.to_string().into_bytes(),
             )
+        } else if self.shape == SampleShape::AttachmentHeavy && roll < 29 {
+            ("xmtp.org/attachment:1.0", large_attachment(rng))
         } else if roll < 14 && !self.recent.is_empty() {
             let target = self.recent[rng.gen_range(0..self.recent.len())].clone();
             let reaction = serde_json::json!({
@@ -356,7 +380,7 @@ impl Thread<'_> {
         } else if roll < 22 && !self.recent.is_empty() {
             reference_id = Some(self.recent[rng.gen_range(0..self.recent.len())].clone());
             ("xmtp.org/reply:1.0", sample_text(rng).into_bytes())
-        } else if roll < 27 {
+        } else if roll < 27 && self.shape == SampleShape::Mixed {
             ("xmtp.org/attachment:1.0", sample_attachment(rng))
         } else if roll < 30 {
             // A read receipt carries no content at all.
@@ -447,6 +471,23 @@ fn sample_attachment(rng: &mut ChaCha20Rng) -> Vec<u8> {
     let mut content = b"\x89PNG\r\n\x1a\n".to_vec();
     let len = rng.gen_range(200..4000);
     content.extend(random_bytes(rng, len));
+    content
+}
+
+/// An attachment of 5 to 200 KB: three times in four a photo's worth of
+/// random bytes behind a JPEG signature, otherwise a text document.
+fn large_attachment(rng: &mut ChaCha20Rng) -> Vec<u8> {
+    let len = rng.gen_range(5_000..200_000);
+    if rng.gen_bool(0.75) {
+        let mut content = b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec();
+        content.extend(random_bytes(rng, len));
+        return content;
+    }
+    let mut content = b"{\"filename\":\"notes.txt\",\"mimeType\":\"text/plain\"}\n".to_vec();
+    while content.len() < len {
+        content.extend_from_slice(sample_text(rng).as_bytes());
+        content.push(if rng.gen_bool(0.2) { b'\n' } else { b' ' });
+    }
     content
 }
 
@@ -646,6 +687,61 @@ mod tests {
         }
     }
 
+    /// SHA-256 over the encoded records of `SampleOptions::default()`.
+    const DEFAULT_SAMPLE_SHA256: &str =
+        "f8aaa78d24d280967c14ce3880739035d7926c36c160b157b419f4245dd484e4";
+
+    fn contents(records: &[Record], content_type: &str) -> Vec<Vec<u8>> {
+        records
+            .iter()
+            .filter_map(|record| match record {
+                Record::Message(m) if m.content_type == content_type => Some(m.content.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_shape_holds_what_it_says() {
+        let options = |shape| SampleOptions {
+            messages: 400,
+            conversations: 6,
+            shape,
+            ..SampleOptions::default()
+        };
+        let text = records(&options(SampleShape::TextHeavy));
+        assert!(contents(&text, "xmtp.org/attachment:1.0").is_empty());
+        assert!(contents(&text, "xmtp.org/text:1.0").len() > 200);
+
+        let heavy = records(&options(SampleShape::AttachmentHeavy));
+        let attachments = contents(&heavy, "xmtp.org/attachment:1.0");
+        assert!(
+            (60..140).contains(&attachments.len()),
+            "{}",
+            attachments.len()
+        );
+        assert!(
+            attachments
+                .iter()
+                .all(|a| (5_000..200_100).contains(&a.len()))
+        );
+        let documents = attachments.iter().filter(|a| a.starts_with(b"{")).count();
+        assert!(documents > 5 && documents < attachments.len() / 2);
+        assert_ne!(text, records(&options(SampleShape::Mixed)));
+    }
+
+    #[test]
+    fn the_default_sample_never_changes() {
+        // Archives and tests elsewhere rely on seed 1 writing the same data in
+        // every version: a new shape must not change what Mixed draws.
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        for record in records(&SampleOptions::default()) {
+            digest.update(crate::records::encode_record(&record).unwrap());
+        }
+        assert_eq!(hex(&digest.finalize()), DEFAULT_SAMPLE_SHA256);
+    }
+
     #[test]
     fn impossible_sizes_are_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -653,6 +749,7 @@ mod tests {
             messages: 5,
             conversations: 0,
             seed: 1,
+            ..SampleOptions::default()
         };
         assert!(matches!(
             write_sample(&dir.path().join("db"), &options),

@@ -104,6 +104,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         messages,
         conversations,
         seed: 1,
+        ..SampleOptions::default()
     };
     let (sample, elapsed) = timed(|| write_sample(&db, &options))?;
     let db_bytes = database_bytes(&db);

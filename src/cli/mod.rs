@@ -2,7 +2,9 @@
 //! must not exist, the key file), makes one library call and describes the
 //! result twice, for people and as one JSON object.
 
+pub mod bench;
 pub mod demo;
+pub mod estimate;
 pub mod exit;
 pub mod progress_bar;
 pub mod units;
@@ -17,9 +19,11 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use keepsake::format::Trailer;
-use keepsake::sample::{SampleOptions, SampleReport};
+use keepsake::sample::{SampleOptions, SampleReport, SampleShape};
 use keepsake::sqlite::{CreateOptions, CreateReport, ImportReport, VerifyReport};
-use keepsake::{ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, WriterOptions};
+use keepsake::{
+    ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, Progress, WriterOptions,
+};
 
 use exit::{Direction, FAILURE, Failure};
 use progress_bar::{busy, with_progress};
@@ -340,6 +344,7 @@ struct SampleJson<'a> {
     database: Cow<'a, str>,
     database_bytes: u64,
     seed: u64,
+    shape: &'static str,
     counts: Counts,
     elapsed_ms: u64,
 }
@@ -366,12 +371,14 @@ pub fn sample(
     messages: u64,
     conversations: u64,
     seed: u64,
+    shape: SampleShape,
     json: bool,
 ) -> Result<Report, Failure> {
     let options = SampleOptions {
         messages,
         conversations,
         seed,
+        shape,
     };
     let started = Instant::now();
     let report = busy(!json, "writing sample data", || write_sample(db, &options))?;
@@ -393,10 +400,66 @@ pub fn sample(
             database: db.to_string_lossy(),
             database_bytes,
             seed,
+            shape: match shape {
+                SampleShape::Mixed => "mixed",
+                SampleShape::TextHeavy => "text-heavy",
+                SampleShape::AttachmentHeavy => "attachment-heavy",
+            },
             counts,
             elapsed_ms: millis(elapsed),
         },
     )
+}
+
+/// What goes into an archive and how it is written, as `create` and
+/// `estimate` are asked.
+#[derive(Debug)]
+pub struct SelectionRequest {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub elements: Elements,
+    pub level: i32,
+    pub chunk_size: Option<u32>,
+}
+
+impl SelectionRequest {
+    /// Refuses an empty time range with the options' own names.
+    fn check(&self) -> Result<(), Failure> {
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since >= until
+        {
+            return Err(Failure::usage(format!(
+                "--since ({}) must be earlier than --until ({}): --since is inclusive and --until exclusive",
+                time_human(since),
+                time_human(until)
+            )));
+        }
+        Ok(())
+    }
+
+    fn writer(&self) -> WriterOptions {
+        WriterOptions {
+            chunk_size: self
+                .chunk_size
+                .unwrap_or(WriterOptions::default().chunk_size),
+            level: self.level,
+        }
+    }
+
+    /// The library's options, reporting progress to `progress`.
+    fn options(&self, progress: &Progress) -> CreateOptions {
+        CreateOptions {
+            start_ns: self.since,
+            end_ns: self.until,
+            elements: self.elements,
+            writer: self.writer(),
+            progress: progress.clone(),
+        }
+    }
+
+    fn selection(&self) -> Selection {
+        Selection::new(self.elements, self.since, self.until)
+    }
 }
 
 /// What `keepsake create` was asked to do.
@@ -405,11 +468,7 @@ pub struct CreateRequest {
     pub db: PathBuf,
     pub out: PathBuf,
     pub key_file: PathBuf,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
-    pub elements: Elements,
-    pub level: i32,
-    pub chunk_size: Option<u32>,
+    pub selection: SelectionRequest,
     pub json: bool,
 }
 
@@ -421,6 +480,7 @@ struct CreateJson<'a> {
     archive_bytes: u64,
     database: Cow<'a, str>,
     database_bytes: u64,
+    estimated_bytes: Option<u64>,
     counts: Counts,
     time_range: Option<TimeRange>,
     selection: Selection,
@@ -431,15 +491,7 @@ struct CreateJson<'a> {
 
 /// `keepsake create`.
 pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
-    if let (Some(since), Some(until)) = (request.since, request.until)
-        && since >= until
-    {
-        return Err(Failure::usage(format!(
-            "--since ({}) must be earlier than --until ({}): --since is inclusive and --until exclusive",
-            time_human(since),
-            time_human(until)
-        )));
-    }
+    request.selection.check()?;
     existing_file(&request.db, "database")?;
     refuse_existing(
         &request.out,
@@ -447,21 +499,21 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         "choose another --out, or move the old file away first",
     )?;
     let key = read_key(&request.key_file)?;
-    let writer = WriterOptions {
-        chunk_size: request
-            .chunk_size
-            .unwrap_or(WriterOptions::default().chunk_size),
-        level: request.level,
-    };
+    let writer = request.selection.writer();
+    // Only a hint: if it fails, the create below reports why.
+    let estimate = keepsake::estimate_archive(
+        &request.db,
+        &request.selection.options(&Progress::default()),
+    )
+    .ok();
+    if let Some(estimate) = &estimate
+        && !request.json
+    {
+        eprintln!("{}", estimate::human_size(estimate));
+    }
     let started = Instant::now();
     let report = with_progress(!request.json, "creating the archive", |progress| {
-        let options = CreateOptions {
-            start_ns: request.since,
-            end_ns: request.until,
-            elements: request.elements,
-            writer: writer.clone(),
-            progress: progress.clone(),
-        };
+        let options = request.selection.options(progress);
         keepsake::create_archive(&request.db, &request.out, &key, &options)
     })
     .map_err(|error| {
@@ -477,7 +529,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     })?;
     let elapsed = started.elapsed();
     let counts = Counts::from(&report);
-    let selection = Selection::new(request.elements, request.since, request.until);
+    let selection = request.selection.selection();
     let database_bytes = database_bytes(&request.db);
     let human = format!(
         "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n",
@@ -498,6 +550,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
             archive_bytes: report.bytes,
             database: request.db.to_string_lossy(),
             database_bytes,
+            estimated_bytes: estimate.map(|estimate| estimate.bytes),
             counts,
             time_range: TimeRange::new(report.time_range),
             selection,
