@@ -152,6 +152,9 @@ struct SelectionArgs {
     /// (4KiB to 64MiB) [default: 1MiB].
     #[arg(long, value_name = "BYTES", value_parser = cli::units::parse_chunk_size)]
     chunk_size: Option<u32>,
+    /// Worker threads compressing and encrypting chunks [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
 }
 
 impl SelectionArgs {
@@ -166,6 +169,7 @@ impl SelectionArgs {
             elements: elements.unwrap_or_default(),
             level: self.level,
             chunk_size: self.chunk_size,
+            threads: self.threads.map(usize::from),
         }
     }
 }

@@ -683,7 +683,11 @@ fn metadata() -> ArchiveMetadata {
 }
 
 fn options(chunk_size: u32, level: i32) -> WriterOptions {
-    WriterOptions { chunk_size, level }
+    WriterOptions {
+        chunk_size,
+        level,
+        ..WriterOptions::default()
+    }
 }
 
 fn small() -> WriterOptions {
@@ -1975,6 +1979,7 @@ fn extension_vectors(out: &mut Vec<Vector>) {
     for batch in &records {
         build.batch(batch);
     }
+    build.writer.drain().expect("vector frames");
     let index_offset = build.writer.bytes_written();
     let index_chunk = build.chunks.len() as u64;
     let body = random_bytes(&mut build.rng, 64);

@@ -13,6 +13,7 @@ use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
 };
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, BatchBuilder, Record, encode_into, varint_len};
 
 /// The default chunk size: large enough for zstd to find redundancy across
@@ -34,6 +35,9 @@ pub struct WriterOptions {
     pub chunk_size: u32,
     /// The zstd level for every chunk.
     pub level: i32,
+    /// Worker threads that compress and seal chunks; one seals on the
+    /// caller's thread. The bytes written are the same whatever the number.
+    pub threads: usize,
 }
 
 impl Default for WriterOptions {
@@ -41,6 +45,7 @@ impl Default for WriterOptions {
         WriterOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             level: DEFAULT_LEVEL,
+            threads: default_threads(),
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct ArchiveWriter<W: Write> {
     bytes_written: u64,
     tally: ContentTally,
     failed: bool,
+    /// Workers compressing and sealing chunks, when there are several.
+    pool: Option<OrderedPool<SealJob, Vec<u8>>>,
 }
 
 impl<W: Write> std::fmt::Debug for ArchiveWriter<W> {
@@ -148,7 +155,22 @@ impl<W: Write> ArchiveWriter<W> {
     ) -> Result<Self> {
         let header_bytes = header.to_bytes()?;
         sink.write_all(&header_bytes)?;
-        Ok(ArchiveWriter {
+        let pool = if options.threads > 1 {
+            let cipher = keys.payload.clone();
+            let level = options.level;
+            Some(OrderedPool::new(
+                options.threads,
+                options.threads * CHUNKS_IN_FLIGHT_PER_THREAD,
+                || {
+                    let mut compressor = Compressor::new(level)?;
+                    let cipher = cipher.clone();
+                    Ok(move |job: SealJob| Ok(job.seal(&mut compressor, &cipher)))
+                },
+            )?)
+        } else {
+            None
+        };
+        let mut writer = ArchiveWriter {
             sink,
             cipher: keys.payload,
             compressor: Compressor::new(options.level)?,
@@ -159,7 +181,10 @@ impl<W: Write> ArchiveWriter<W> {
             bytes_written: header_bytes.len() as u64,
             tally: ContentTally::default(),
             failed: false,
-        })
+            pool: None,
+        };
+        writer.pool = pool;
+        Ok(writer)
     }
 
     /// How many chunks have been written to the sink so far.
@@ -167,7 +192,8 @@ impl<W: Write> ArchiveWriter<W> {
         self.next_chunk
     }
 
-    /// How many archive bytes have been written to the sink so far.
+    /// How many archive bytes have been written to the sink so far; chunks
+    /// still being sealed on worker threads are not counted yet.
     pub fn bytes_written(&self) -> u64 {
         self.bytes_written
     }
@@ -215,11 +241,13 @@ impl<W: Write> ArchiveWriter<W> {
     pub(crate) fn trailer(&mut self) -> Result<Trailer> {
         self.guard()?;
         self.flush_batch()?;
+        self.drain()?;
         Ok(self.tally.trailer(self.next_chunk))
     }
 
     /// Flushes the sink and returns it, whatever has been written.
     pub(crate) fn into_sink(mut self) -> Result<W> {
+        self.drain()?;
         self.sink.flush()?;
         Ok(self.sink)
     }
@@ -252,6 +280,23 @@ impl<W: Write> ArchiveWriter<W> {
     /// Compresses (when that helps), seals and writes one non-final chunk.
     pub(crate) fn write_chunk(&mut self, kind: ChunkKind, body: Vec<u8>) -> Result<()> {
         self.tally.add_chunk(kind, &body);
+        if let Some(pool) = self.pool.as_mut() {
+            let job = SealJob {
+                kind,
+                chunk: self.next_chunk,
+                body,
+            };
+            self.next_chunk += 1;
+            let done = pool.submit(job);
+            return match done {
+                Ok(Some(frame)) => self.write_sealed(&frame),
+                Ok(None) => Ok(()),
+                Err(error) => {
+                    self.failed = true;
+                    Err(error)
+                }
+            };
+        }
         match self.compressor.compress(&body) {
             Some(compressed) => self.write_frame(kind, FLAG_COMPRESSED, compressed),
             None => self.write_frame(kind, 0, body),
@@ -266,6 +311,7 @@ impl<W: Write> ArchiveWriter<W> {
         flags: u8,
         mut stored: Vec<u8>,
     ) -> Result<()> {
+        self.drain()?;
         let result = (|| {
             let stored_len = u32::try_from(stored.len() + TAG_LEN)
                 .map_err(|_| Error::invalid("a chunk is larger than the format allows"))?;
@@ -287,5 +333,65 @@ impl<W: Write> ArchiveWriter<W> {
             self.failed = true;
         }
         result
+    }
+
+    /// Writes every chunk the workers still hold, in order.
+    pub(crate) fn drain(&mut self) -> Result<()> {
+        while let Some(pool) = self.pool.as_mut() {
+            match pool.next_result() {
+                Ok(Some(frame)) => self.write_sealed(&frame)?,
+                Ok(None) => break,
+                Err(error) => {
+                    self.failed = true;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a frame a worker sealed.
+    fn write_sealed(&mut self, frame: &[u8]) -> Result<()> {
+        let result = self.sink.write_all(frame);
+        if result.is_err() {
+            self.failed = true;
+        }
+        result?;
+        self.bytes_written += frame.len() as u64;
+        Ok(())
+    }
+}
+
+/// Chunks compressing or waiting to be written, per worker thread.
+const CHUNKS_IN_FLIGHT_PER_THREAD: usize = 2;
+
+/// One chunk for a worker to compress and seal.
+struct SealJob {
+    kind: ChunkKind,
+    chunk: u64,
+    body: Vec<u8>,
+}
+
+impl SealJob {
+    /// The whole frame, header and ciphertext: the same bytes the writer's
+    /// own thread would produce for this chunk.
+    fn seal(self, compressor: &mut Compressor, cipher: &PayloadCipher) -> Vec<u8> {
+        let (flags, mut stored) = match compressor.compress(&self.body) {
+            Some(compressed) => (FLAG_COMPRESSED, compressed),
+            None => (0, self.body),
+        };
+        let frame = FrameHeader {
+            kind: self.kind,
+            flags,
+            // Bodies are at most the chunk size, itself at most 64 MiB.
+            stored_len: (stored.len() + TAG_LEN) as u32,
+            chunk: self.chunk,
+        };
+        let header = frame.to_bytes();
+        cipher.seal(&header, &frame, &mut stored);
+        let mut out = Vec::with_capacity(header.len() + stored.len());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&stored);
+        out
     }
 }

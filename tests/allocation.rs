@@ -50,6 +50,7 @@ fn archive_start(chunk_size: u32) -> Vec<u8> {
     let options = WriterOptions {
         chunk_size,
         level: 3,
+        threads: 1,
     };
     let writer = ArchiveWriter::new(
         Vec::new(),

@@ -144,6 +144,7 @@ fn chunk_size_and_level_count() {
         writer: WriterOptions {
             chunk_size: 16 << 10,
             level: 1,
+            ..WriterOptions::default()
         },
         ..CreateOptions::default()
     };

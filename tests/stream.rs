@@ -24,6 +24,7 @@ fn small_chunks() -> WriterOptions {
     WriterOptions {
         chunk_size: 4096,
         level: 3,
+        threads: 1,
     }
 }
 
@@ -244,6 +245,7 @@ fn a_bit_flipped_anywhere_is_rejected_with_the_right_class() {
         &WriterOptions {
             chunk_size: 4096,
             level: 3,
+            threads: 2,
         },
         10,
     );
@@ -329,7 +331,7 @@ proptest! {
     #[test]
     fn writer_then_reader_is_identity(conversations in 0usize..4, messages in 0usize..60, seed in any::<u64>(), chunk_size in 4096u32..20_000, level in 1i32..6) {
         let records = sample(conversations, messages);
-        let options = WriterOptions { chunk_size, level };
+        let options = WriterOptions { chunk_size, level, threads: 1 + (seed % 3) as usize };
         let bytes = write(&records, &options, seed);
         prop_assert_eq!(read_all(&bytes, &key(7)).unwrap(), records);
     }
@@ -384,5 +386,18 @@ fn parallel_reading_gives_exactly_the_sequential_outcome() {
         let sequential = read_with_threads(input, 1);
         assert!(sequential.is_err());
         assert_eq!(read_with_threads(input, 4), sequential);
+    }
+}
+
+#[test]
+fn the_bytes_written_do_not_depend_on_the_number_of_threads() {
+    let records = sample(4, 200);
+    let one = write(&records, &small_chunks(), 15);
+    for threads in [2, 3, 8] {
+        let options = WriterOptions {
+            threads,
+            ..small_chunks()
+        };
+        assert_eq!(write(&records, &options, 15), one, "{threads} threads");
     }
 }

@@ -120,6 +120,7 @@ fn write_archive(records: &[Record], chunk_size: u32, seed: u64) -> Vec<u8> {
     let options = WriterOptions {
         chunk_size,
         level: 3,
+        threads: 1,
     };
     let mut writer =
         ArchiveWriter::with_rng(Vec::new(), &[&key()], &metadata(), &options, &mut rng)

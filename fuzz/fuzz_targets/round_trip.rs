@@ -172,6 +172,7 @@ fuzz_target!(|input: Input| {
     let options = WriterOptions {
         chunk_size: 4096 + u32::from(input.chunk_size) % (65536 - 4096 + 1),
         level: 1 + i32::from(input.level % 5),
+        threads: 1 + usize::from(input.level % 2),
     };
     let metadata = ArchiveMetadata {
         mode: ArchiveMode::Records,

@@ -420,6 +420,7 @@ pub struct SelectionRequest {
     pub elements: Elements,
     pub level: i32,
     pub chunk_size: Option<u32>,
+    pub threads: Option<usize>,
 }
 
 impl SelectionRequest {
@@ -443,6 +444,7 @@ impl SelectionRequest {
                 .chunk_size
                 .unwrap_or(WriterOptions::default().chunk_size),
             level: self.level,
+            threads: self.threads.unwrap_or(WriterOptions::default().threads),
         }
     }
 
