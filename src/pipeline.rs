@@ -66,7 +66,7 @@ impl<J: Send + 'static, R: Send + 'static> OrderedPool<J, R> {
     /// Queues `job`. When `depth` jobs are already in flight, first waits for
     /// the oldest and returns its result, so the caller can consume it in order.
     pub(crate) fn submit(&mut self, job: J) -> Result<Option<R>> {
-        let oldest = if self.pending.len() >= self.depth {
+        let oldest = if self.is_full() {
             self.next_result()?
         } else {
             None
@@ -90,9 +90,10 @@ impl<J: Send + 'static, R: Send + 'static> OrderedPool<J, R> {
         }
     }
 
-    /// How many jobs are in flight.
-    pub(crate) fn in_flight(&self) -> usize {
-        self.pending.len()
+    /// Whether the next [`submit`](OrderedPool::submit) would first wait for
+    /// the oldest job.
+    pub(crate) fn is_full(&self) -> bool {
+        self.pending.len() >= self.depth
     }
 }
 
@@ -129,7 +130,7 @@ mod tests {
         let mut out = Vec::new();
         for n in 0..50 {
             out.extend(pool.submit(n).unwrap());
-            assert!(pool.in_flight() <= 3);
+            assert!(pool.pending.len() <= 3);
         }
         while let Some(result) = pool.next_result().unwrap() {
             out.push(result);

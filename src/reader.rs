@@ -119,19 +119,9 @@ impl<R: Read> Feeder<R> {
 
     /// Reads frames ahead into the pool until it is full or the input ends.
     fn fill_pool(&mut self) {
-        let Some(depth) = self
-            .pool
-            .as_ref()
-            .map(|_| self.threads * FRAMES_IN_FLIGHT_PER_THREAD)
-        else {
-            return;
-        };
         while !self.input_done
             && self.deferred.is_none()
-            && self
-                .pool
-                .as_ref()
-                .is_some_and(|pool| pool.in_flight() < depth)
+            && self.pool.as_ref().is_some_and(|pool| !pool.is_full())
         {
             match self.next_unit() {
                 Ok(Some(Unit::Frame(sealed))) => {

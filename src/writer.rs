@@ -164,7 +164,7 @@ impl<W: Write> ArchiveWriter<W> {
                 || {
                     let mut compressor = Compressor::new(level)?;
                     let cipher = cipher.clone();
-                    Ok(move |job: SealJob| Ok(job.seal(&mut compressor, &cipher)))
+                    Ok(move |job: SealJob| job.seal(&mut compressor, &cipher))
                 },
             )?)
         } else {
@@ -280,26 +280,23 @@ impl<W: Write> ArchiveWriter<W> {
     /// Compresses (when that helps), seals and writes one non-final chunk.
     pub(crate) fn write_chunk(&mut self, kind: ChunkKind, body: Vec<u8>) -> Result<()> {
         self.tally.add_chunk(kind, &body);
-        if let Some(pool) = self.pool.as_mut() {
-            let job = SealJob {
-                kind,
-                chunk: self.next_chunk,
-                body,
-            };
-            self.next_chunk += 1;
-            let done = pool.submit(job);
-            return match done {
-                Ok(Some(frame)) => self.write_sealed(&frame),
-                Ok(None) => Ok(()),
-                Err(error) => {
-                    self.failed = true;
-                    Err(error)
-                }
-            };
-        }
-        match self.compressor.compress(&body) {
-            Some(compressed) => self.write_frame(kind, FLAG_COMPRESSED, compressed),
-            None => self.write_frame(kind, 0, body),
+        let job = SealJob {
+            kind,
+            chunk: self.next_chunk,
+            body,
+        };
+        self.next_chunk += 1;
+        let sealed = match self.pool.as_mut() {
+            Some(pool) => pool.submit(job),
+            None => job.seal(&mut self.compressor, &self.cipher).map(Some),
+        };
+        match sealed {
+            Ok(Some(frame)) => self.write_sealed(&frame),
+            Ok(None) => Ok(()),
+            Err(error) => {
+                self.failed = true;
+                Err(error)
+            }
         }
     }
 
@@ -309,30 +306,18 @@ impl<W: Write> ArchiveWriter<W> {
         &mut self,
         kind: ChunkKind,
         flags: u8,
-        mut stored: Vec<u8>,
+        stored: Vec<u8>,
     ) -> Result<()> {
         self.drain()?;
-        let result = (|| {
-            let stored_len = u32::try_from(stored.len() + TAG_LEN)
-                .map_err(|_| Error::invalid("a chunk is larger than the format allows"))?;
-            let frame = FrameHeader {
-                kind,
-                flags,
-                stored_len,
-                chunk: self.next_chunk,
-            };
-            let header = frame.to_bytes();
-            self.cipher.seal(&header, &frame, &mut stored);
-            self.sink.write_all(&header)?;
-            self.sink.write_all(&stored)?;
-            self.bytes_written += (header.len() + stored.len()) as u64;
-            self.next_chunk += 1;
-            Ok(())
-        })();
-        if result.is_err() {
-            self.failed = true;
-        }
-        result
+        let frame = match seal_frame(&self.cipher, kind, flags, self.next_chunk, stored) {
+            Ok(frame) => frame,
+            Err(error) => {
+                self.failed = true;
+                return Err(error);
+            }
+        };
+        self.next_chunk += 1;
+        self.write_sealed(&frame)
     }
 
     /// Writes every chunk the workers still hold, in order.
@@ -373,25 +358,38 @@ struct SealJob {
 }
 
 impl SealJob {
-    /// The whole frame, header and ciphertext: the same bytes the writer's
-    /// own thread would produce for this chunk.
-    fn seal(self, compressor: &mut Compressor, cipher: &PayloadCipher) -> Vec<u8> {
-        let (flags, mut stored) = match compressor.compress(&self.body) {
+    /// Compresses the body when that makes it smaller, then seals it: the
+    /// whole frame, on whichever thread runs the job.
+    fn seal(self, compressor: &mut Compressor, cipher: &PayloadCipher) -> Result<Vec<u8>> {
+        let (flags, stored) = match compressor.compress(&self.body) {
             Some(compressed) => (FLAG_COMPRESSED, compressed),
             None => (0, self.body),
         };
-        let frame = FrameHeader {
-            kind: self.kind,
-            flags,
-            // Bodies are at most the chunk size, itself at most 64 MiB.
-            stored_len: (stored.len() + TAG_LEN) as u32,
-            chunk: self.chunk,
-        };
-        let header = frame.to_bytes();
-        cipher.seal(&header, &frame, &mut stored);
-        let mut out = Vec::with_capacity(header.len() + stored.len());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&stored);
-        out
+        seal_frame(cipher, self.kind, flags, self.chunk, stored)
     }
+}
+
+/// Seals `stored` as frame `chunk` (spec §5): the frame header followed by
+/// the ciphertext and tag, ready to write.
+fn seal_frame(
+    cipher: &PayloadCipher,
+    kind: ChunkKind,
+    flags: u8,
+    chunk: u64,
+    mut stored: Vec<u8>,
+) -> Result<Vec<u8>> {
+    let stored_len = u32::try_from(stored.len() + TAG_LEN)
+        .map_err(|_| Error::invalid("a chunk is larger than the format allows"))?;
+    let frame = FrameHeader {
+        kind,
+        flags,
+        stored_len,
+        chunk,
+    };
+    let header = frame.to_bytes();
+    cipher.seal(&header, &frame, &mut stored);
+    let mut out = Vec::with_capacity(header.len() + stored.len());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&stored);
+    Ok(out)
 }

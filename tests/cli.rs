@@ -9,6 +9,9 @@ use std::process::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+mod common;
+use common::database_digest;
+
 /// What one run of the binary did.
 #[derive(Debug)]
 struct Run {
@@ -132,6 +135,20 @@ impl Fixture {
 
     /// Runs the binary with `{db}`, `{archive}` and `{key}` replaced by the
     /// fixture's paths and `{dir}/` by its directory.
+    /// Imports a damaged `archive` into `target.db` with the right key: it
+    /// must exit 4.
+    fn import_damaged(&self, archive: &str) -> Run {
+        self.run(&[
+            "import",
+            archive,
+            "--db",
+            "{dir}/target.db",
+            "--key-file",
+            "{key}",
+        ])
+        .expect(4)
+    }
+
     fn run(&self, args: &[&str]) -> Run {
         let dir = self.dir.path().to_string_lossy().into_owned();
         keepsake(args.iter().map(|arg| match *arg {
@@ -174,41 +191,6 @@ impl Fixture {
             .expect("the archive exists")
             .len() as usize
     }
-}
-
-/// Every row of every table, sorted: equal before and after means the
-/// database did not change.
-fn contents(db: &Path) -> Vec<(String, Vec<String>)> {
-    let conn = rusqlite::Connection::open(db).expect("the database opens");
-    let mut tables = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .expect("the table list prepares");
-    let names: Vec<String> = tables
-        .query_map([], |row| row.get(0))
-        .expect("the table list reads")
-        .collect::<Result<_, _>>()
-        .expect("table names read");
-    names
-        .into_iter()
-        .map(|name| {
-            let mut select = conn
-                .prepare(&format!("SELECT * FROM \"{name}\""))
-                .expect("the select prepares");
-            let columns = select.column_count();
-            let mut rows: Vec<String> = select
-                .query_map([], |row| {
-                    (0..columns)
-                        .map(|i| row.get::<_, rusqlite::types::Value>(i))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map(|values| format!("{values:?}"))
-                })
-                .expect("the rows read")
-                .collect::<Result<_, _>>()
-                .expect("every row reads");
-            rows.sort();
-            (name, rows)
-        })
-        .collect()
 }
 
 fn path_arg(path: &Path) -> &str {
@@ -264,7 +246,7 @@ fn keygen_sample_create_inspect_import_verify() {
         first["skipped"],
         serde_json::json!({"conversations": 0, "messages": 0, "consent": 0})
     );
-    let after_first = contents(&restored);
+    let after_first = database_digest(&restored);
 
     let again = fixture.run(&import).expect(0).json();
     assert_eq!(
@@ -272,7 +254,7 @@ fn keygen_sample_create_inspect_import_verify() {
         serde_json::json!({"conversations": 0, "messages": 0, "consent": 0})
     );
     assert_eq!(again["skipped"], fixture.counts);
-    assert_eq!(contents(&restored), after_first);
+    assert_eq!(database_digest(&restored), after_first);
 
     let verify = fixture
         .run(&["verify", "{archive}", "--key-file", "{key}", "--json"])
@@ -339,7 +321,7 @@ fn create_never_overwrites_and_needs_a_database() {
 fn a_wrong_key_exits_3_and_imports_nothing() {
     let fixture = Fixture::new();
     let target = fixture.target_db("target.db");
-    let before = contents(&target);
+    let before = database_digest(&target);
     fixture
         .run(&["keygen", "--out", "{dir}/other.key"])
         .expect(0);
@@ -359,7 +341,7 @@ fn a_wrong_key_exits_3_and_imports_nothing() {
     assert!(run.stderr.contains("--key-file"), "{run:?}");
     assert!(run.stderr.contains("nothing was imported"), "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
-    assert_eq!(contents(&target), before);
+    assert_eq!(database_digest(&target), before);
 
     for command in ["inspect", "verify"] {
         let run = fixture
@@ -390,7 +372,7 @@ fn a_wrong_key_exits_3_and_imports_nothing() {
 fn a_truncated_archive_exits_4_and_imports_nothing() {
     let fixture = Fixture::new();
     let target = fixture.target_db("target.db");
-    let before = contents(&target);
+    let before = database_digest(&target);
     let len = fixture.archive_len();
     // The empty file, inside the magic, the prelude and the key slots, the
     // middle of the body, the start of the final frame, and one byte short.
@@ -409,18 +391,9 @@ fn a_truncated_archive_exits_4_and_imports_nothing() {
         let name = format!("cut-{cut}.keepsake");
         let archive = fixture.damaged(&name, |bytes| bytes.truncate(cut));
         let archive = path_arg(&archive);
-        let run = fixture
-            .run(&[
-                "import",
-                archive,
-                "--db",
-                "{dir}/target.db",
-                "--key-file",
-                "{key}",
-            ])
-            .expect(4);
+        let run = fixture.import_damaged(archive);
         assert!(run.stderr.contains("nothing was imported"), "{run:?}");
-        assert_eq!(contents(&target), before, "cut at {cut}");
+        assert_eq!(database_digest(&target), before, "cut at {cut}");
         fixture
             .run(&["verify", archive, "--key-file", "{key}"])
             .expect(4);
@@ -436,7 +409,7 @@ fn a_truncated_archive_exits_4_and_imports_nothing() {
 fn a_flipped_byte_or_extra_data_exits_4_and_imports_nothing() {
     let fixture = Fixture::new();
     let target = fixture.target_db("target.db");
-    let before = contents(&target);
+    let before = database_digest(&target);
     let len = fixture.archive_len();
     // The archive salt (bound by the header MAC), the middle of the body, and
     // the final frame's tag.
@@ -444,33 +417,15 @@ fn a_flipped_byte_or_extra_data_exits_4_and_imports_nothing() {
         let name = format!("flip-{at}.keepsake");
         let archive = fixture.damaged(&name, |bytes| bytes[at] ^= 0x10);
         let archive = path_arg(&archive);
-        fixture
-            .run(&[
-                "import",
-                archive,
-                "--db",
-                "{dir}/target.db",
-                "--key-file",
-                "{key}",
-            ])
-            .expect(4);
-        assert_eq!(contents(&target), before, "flip at {at}");
+        fixture.import_damaged(archive);
+        assert_eq!(database_digest(&target), before, "flip at {at}");
         fixture
             .run(&["verify", archive, "--key-file", "{key}"])
             .expect(4);
     }
     let extended = fixture.damaged("extended.keepsake", |bytes| bytes.push(0));
-    fixture
-        .run(&[
-            "import",
-            path_arg(&extended),
-            "--db",
-            "{dir}/target.db",
-            "--key-file",
-            "{key}",
-        ])
-        .expect(4);
-    assert_eq!(contents(&target), before);
+    fixture.import_damaged(path_arg(&extended));
+    assert_eq!(database_digest(&target), before);
 
     fs::write(fixture.path("notes.txt"), "not an archive at all\n").unwrap();
     let run = fixture

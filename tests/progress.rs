@@ -137,7 +137,7 @@ fn a_cancelled_create_leaves_no_file_behind() {
 #[test]
 fn a_cancelled_import_leaves_the_database_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, archive) = fixture(dir.path());
+    let (_, archive) = fixture(dir.path());
     // Import into a copy of a database that already holds other data.
     let target = dir.path().join("target.db");
     let mut other = SampleOptions {
@@ -155,7 +155,6 @@ fn a_cancelled_import_leaves_the_database_as_it_was() {
     let result = import_archive_with(&archive, &key(), &target, &cancelling_after(u64::MAX));
     assert!(result.is_ok());
     assert_ne!(database_digest(&target), before);
-    let _ = db;
 }
 
 #[test]
