@@ -227,6 +227,17 @@ pub(crate) fn decode_exact<T: Serialize + for<'de> Deserialize<'de>>(
     chunk: u64,
     what: &str,
 ) -> Result<T> {
+    decode_canonical(bytes, chunk, what, &mut Vec::new())
+}
+
+/// As [`decode_exact`], re-encoding into `scratch`, which a caller decoding
+/// many values reuses rather than allocating for each.
+fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    chunk: u64,
+    what: &str,
+    scratch: &mut Vec<u8>,
+) -> Result<T> {
     let (value, rest) = postcard::take_from_bytes::<T>(bytes)
         .map_err(|error| Error::corrupt(chunk, format!("{what} does not decode: {error}")))?;
     if !rest.is_empty() {
@@ -235,9 +246,9 @@ pub(crate) fn decode_exact<T: Serialize + for<'de> Deserialize<'de>>(
             format!("{what} is followed by {} unexpected bytes", rest.len()),
         ));
     }
-    let mut again = Vec::with_capacity(bytes.len());
-    encode_into(&value, &mut again)?;
-    if again != bytes {
+    scratch.clear();
+    encode_into(&value, scratch)?;
+    if scratch[..] != *bytes {
         return Err(Error::corrupt(
             chunk,
             format!("{what} is not canonically encoded"),
@@ -359,6 +370,7 @@ pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec
         ));
     }
     let mut records = Vec::new();
+    let mut scratch = Vec::new();
     while !rest.is_empty() {
         let (len, after) = take_varint_u32(rest, chunk, "a record length")?;
         if len > max_record_size {
@@ -375,7 +387,12 @@ pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec
                 "a record runs past the end of its batch",
             ));
         }
-        records.push(decode_exact::<Record>(&after[..len], chunk, "a record")?);
+        records.push(decode_canonical::<Record>(
+            &after[..len],
+            chunk,
+            "a record",
+            &mut scratch,
+        )?);
         rest = &after[len..];
     }
     if records.is_empty() {
