@@ -96,6 +96,20 @@ pub(crate) struct SealedFrame {
     stored: Vec<u8>,
 }
 
+impl SealedFrame {
+    /// A frame read by a caller that found it itself (the seekable reader, salvage).
+    pub(crate) fn new(frame: FrameHeader, stored: Vec<u8>) -> SealedFrame {
+        SealedFrame { frame, stored }
+    }
+}
+
+impl OpenedFrame {
+    /// The frame header, the body, and the records when it is a record batch.
+    pub(crate) fn into_parts(self) -> (FrameHeader, Vec<u8>, Option<Result<Vec<Record>>>) {
+        (self.frame, self.body, self.records)
+    }
+}
+
 /// A frame authenticated and decompressed, with its records decoded when it
 /// is a record batch: the work that can run on any thread.
 #[derive(Debug)]

@@ -14,11 +14,14 @@ pub mod crypto;
 pub mod decoder;
 pub mod error;
 pub mod format;
+pub mod index;
 pub mod limits;
 mod pipeline;
 pub mod progress;
 pub mod reader;
 pub mod records;
+pub mod seek;
+pub mod select;
 pub mod writer;
 
 pub use crypto::{ArchiveKey, Identity};
@@ -31,6 +34,8 @@ pub use records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
 };
+pub use seek::{SeekReport, SeekableArchive};
+pub use select::Selection;
 pub use writer::{ArchiveWriter, WriterOptions};
 pub mod estimate;
 pub use estimate::{SizeEstimate, estimate_archive};

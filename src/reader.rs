@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 
 use crate::crypto::Identity;
-use crate::decoder::{Decoder, Event, HeaderInfo, OpenedFrame, SealedFrame, Unit};
+use crate::decoder::{Decoder, Event, FrameOpener, HeaderInfo, OpenedFrame, SealedFrame, Unit};
 use crate::error::{Error, Result};
 use crate::format::{FINAL_FRAME_LEN, Trailer};
 use crate::limits::Limits;
@@ -288,13 +288,39 @@ pub fn read_summary<R: Read + Seek>(
     identities: &[Identity],
     limits: Limits,
 ) -> Result<ArchiveSummary> {
+    let opened = open_seekable(&mut source, identities, limits)?;
+    Ok(ArchiveSummary {
+        format_version: opened.header.format_version,
+        key_slots: opened.header.key_slots,
+        metadata: opened.metadata,
+        trailer: Some(opened.trailer),
+        archive_bytes: opened.archive_bytes,
+    })
+}
+
+/// What the three reads of a seekable archive give (spec §7.2), with an
+/// opener for any other frame of it.
+pub(crate) struct SeekableStart {
+    pub(crate) header: HeaderInfo,
+    pub(crate) metadata: ArchiveMetadata,
+    pub(crate) trailer: Trailer,
+    pub(crate) archive_bytes: u64,
+    pub(crate) opener: FrameOpener,
+}
+
+/// Reads the header and metadata chunk from the start of `source` and the
+/// trailer from its end, leaving the chunks between unread.
+pub(crate) fn open_seekable<R: Read + Seek>(
+    source: &mut R,
+    identities: &[Identity],
+    limits: Limits,
+) -> Result<SeekableStart> {
     let archive_bytes = source.seek(SeekFrom::End(0))?;
     source.seek(SeekFrom::Start(0))?;
-    let mut feeder = Feeder::new(&mut source, identities, limits, 1);
+    let mut feeder = Feeder::new(&mut *source, identities, limits, 1);
     let header = feeder.expect_header()?;
     let metadata = feeder.expect_metadata()?;
-    let metadata_end = feeder.decoder.offset();
-    let after_metadata = metadata_end;
+    let after_metadata = feeder.decoder.offset();
     if archive_bytes < after_metadata + FINAL_FRAME_LEN as u64 {
         return Err(Error::Truncated {
             offset: archive_bytes,
@@ -302,22 +328,32 @@ pub fn read_summary<R: Read + Seek>(
     }
     let decoder = std::mem::replace(&mut feeder.decoder, Decoder::new(&[], limits));
     drop(feeder);
-    source.seek(SeekFrom::Start(archive_bytes - FINAL_FRAME_LEN as u64))?;
     let mut tail = [0; FINAL_FRAME_LEN];
-    source
-        .read_exact(&mut tail)
-        .map_err(|error| match error.kind() {
-            ErrorKind::UnexpectedEof => Error::Truncated {
-                offset: archive_bytes,
-            },
-            _ => Error::Io(error),
-        })?;
+    read_exact_at(source, archive_bytes - FINAL_FRAME_LEN as u64, &mut tail, archive_bytes)?;
     let trailer = decoder.open_final_frame(&tail, archive_bytes)?;
-    Ok(ArchiveSummary {
-        format_version: header.format_version,
-        key_slots: header.key_slots,
+    let opener = decoder.fork_opener()?;
+    Ok(SeekableStart {
+        header,
         metadata,
-        trailer: Some(trailer),
+        trailer,
         archive_bytes,
+        opener,
+    })
+}
+
+/// Reads exactly `buffer.len()` bytes at `offset`; a short read is
+/// truncation of an archive `archive_bytes` long.
+pub(crate) fn read_exact_at<R: Read + Seek>(
+    source: &mut R,
+    offset: u64,
+    buffer: &mut [u8],
+    archive_bytes: u64,
+) -> Result<()> {
+    source.seek(SeekFrom::Start(offset))?;
+    source.read_exact(buffer).map_err(|error| match error.kind() {
+        ErrorKind::UnexpectedEof => Error::Truncated {
+            offset: archive_bytes,
+        },
+        _ => Error::Io(error),
     })
 }

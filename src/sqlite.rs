@@ -22,6 +22,8 @@ use crate::format::Trailer;
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress, Tracker};
 use crate::reader::{ArchiveReader, ArchiveSummary, read_summary};
+use crate::seek::{SeekReport, SeekableArchive};
+use crate::select::{Filter, Selection};
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
@@ -610,28 +612,48 @@ pub fn import_archive_with(
             "this archive holds database pages, not records; it cannot be imported row by row",
         ));
     }
+    let report = import_into(db, &mut |insert| {
+        let mut records = 0;
+        while let Some(batch) = reader.next_batch()? {
+            for record in &batch {
+                insert(record)?;
+            }
+            records += batch.len() as u64;
+            tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
+        }
+        // The last chance to cancel: after the commit the rows are there.
+        tracker.update(reader.bytes_read(), records, reader.chunks_read())
+    })?;
+    tracker.finish();
+    Ok(report)
+}
+
+/// A record sink for [`import_into`]'s caller.
+type Insert<'a> = dyn FnMut(&Record) -> Result<()> + 'a;
+
+/// Runs `feed` inside one IMMEDIATE transaction on `db` (created with
+/// [`REFERENCE_SCHEMA`] if needed), inserting every record it hands over
+/// additively, and commits only when `feed` returns `Ok`. On any error the
+/// database is left as it was, and a database file this call created is removed.
+fn import_into(
+    db: &Path,
+    feed: &mut dyn FnMut(&mut Insert<'_>) -> Result<()>,
+) -> Result<ImportReport> {
     let created = !db.exists();
     let result = connect(db).and_then(|mut conn| {
         // Dropping the transaction on an error (or a panic) rolls it back.
         let transaction = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         transaction.execute_batch(REFERENCE_SCHEMA)?;
         let mut report = ImportReport::default();
-        let mut records = 0;
         {
             let mut inserter = RecordInserter::new(&transaction, InsertMode::Additive)?;
-            while let Some(batch) = reader.next_batch()? {
-                for record in &batch {
-                    let inserted = inserter.insert(record)?;
-                    report.count(record, inserted);
-                }
-                records += batch.len() as u64;
-                tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
-            }
+            feed(&mut |record| {
+                let inserted = inserter.insert(record)?;
+                report.count(record, inserted);
+                Ok(())
+            })?;
         }
-        // The last chance to cancel: after the commit the rows are there.
-        tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
         transaction.commit()?;
-        tracker.finish();
         Ok(report)
     });
     if result.is_err() && created {
@@ -643,6 +665,80 @@ pub fn import_archive_with(
         }
     }
     result
+}
+
+/// What [`import_selected`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartialImportReport {
+    /// The records imported and skipped.
+    pub import: ImportReport,
+    /// How the chunks were chosen and how many were decrypted. Without a seek
+    /// index (`used_index` false) every chunk was read and the whole archive
+    /// verified, trailer included.
+    pub seek: SeekReport,
+}
+
+/// Imports the part of an archive that `selection` takes (see
+/// [`Selection`] for the rules) into `db`, with the guarantees of
+/// [`import_archive`]: one transaction, additive, all or nothing.
+///
+/// With a seek index, only the record batches the index points to are
+/// read; each is authenticated and checked against its entry, but the
+/// chunks not read are not, so the trailer is not checked against the
+/// content. Without one (an archive written without it), the whole archive
+/// is read and verified and the records filtered; the report says which.
+pub fn import_selected(
+    archive: &Path,
+    identities: &[Identity],
+    db: &Path,
+    selection: &Selection,
+    progress: &Progress,
+) -> Result<PartialImportReport> {
+    let mut tracker = progress.track(Phase::Import);
+    let mut seekable = SeekableArchive::open(File::open(archive)?, identities, Limits::default())?;
+    if seekable.metadata().mode != ArchiveMode::Records {
+        return Err(Error::invalid(
+            "this archive holds database pages, not records; it cannot be imported row by row",
+        ));
+    }
+    if seekable.index().is_some() {
+        let mut seek = SeekReport::default();
+        let import = import_into(db, &mut |insert| {
+            let mut records = 0;
+            seek = seekable
+                .read_selected(selection, &mut |record| {
+                    records += 1;
+                    insert(record)
+                })?
+                .ok_or_else(|| Error::invalid("the seek index went away"))?;
+            tracker.update(0, records, seek.chunks_decrypted)
+        })?;
+        tracker.finish();
+        return Ok(PartialImportReport { import, seek });
+    }
+    let total = seekable.trailer().chunk_count + 1;
+    drop(seekable);
+    let mut reader = ArchiveReader::new(File::open(archive)?, identities, Limits::default())?;
+    let import = import_into(db, &mut |insert| {
+        let mut filter = Filter::new(selection);
+        let mut records = 0;
+        while let Some(batch) = reader.next_batch()? {
+            records += batch.len() as u64;
+            // The batch just released is the last chunk read.
+            filter.push(reader.chunks_read() - 1, batch, insert)?;
+            tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
+        }
+        tracker.update(reader.bytes_read(), records, reader.chunks_read())
+    })?;
+    tracker.finish();
+    Ok(PartialImportReport {
+        import,
+        seek: SeekReport {
+            used_index: false,
+            chunks_decrypted: reader.chunks_read(),
+            chunks_total: total,
+        },
+    })
 }
 
 /// How a [`RecordInserter`] treats rows the database already has.

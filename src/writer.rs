@@ -12,6 +12,7 @@ use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
 };
+use crate::index::IndexBuilder;
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, BatchBuilder, Record, encode_into, varint_len};
@@ -92,6 +93,8 @@ pub struct ArchiveWriter<W: Write> {
     bytes_written: u64,
     tally: ContentTally,
     failed: bool,
+    /// The seek index being built, unless the caller turned it off.
+    index: Option<IndexBuilder>,
     /// Workers compressing and sealing chunks, when there are several.
     pool: Option<OrderedPool<SealJob, Vec<u8>>>,
 }
@@ -181,6 +184,7 @@ impl<W: Write> ArchiveWriter<W> {
             bytes_written: header_bytes.len() as u64,
             tally: ContentTally::default(),
             failed: false,
+            index: Some(IndexBuilder::default()),
             pool: None,
         };
         writer.pool = pool;
@@ -225,15 +229,55 @@ impl<W: Write> ArchiveWriter<W> {
         }
         self.batch.push_encoded(&self.scratch);
         self.tally.add_record(record);
+        if let Some(index) = self.index.as_mut() {
+            index.add_record(record);
+        }
         Ok(())
     }
 
     /// Writes any pending batch and the trailer, flushes the sink and returns
     /// it with the trailer written.
+    ///
+    /// Unless [`without_index`](ArchiveWriter::without_index) was called, a
+    /// seek index chunk comes just before the trailer and the trailer points
+    /// to it (spec §6.5); when the index would be larger than the chunk size
+    /// it is left out and the returned trailer's index fields are zero.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
-        let trailer = self.trailer()?;
+        self.guard()?;
+        self.flush_batch()?;
+        self.drain()?;
+        let placed = self.write_index()?;
+        let mut trailer = self.trailer()?;
+        if let Some((chunk, offset)) = placed {
+            trailer.index_chunk = chunk;
+            trailer.index_offset = offset;
+        }
         self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
         Ok((self.into_sink()?, trailer))
+    }
+
+    /// Leaves the seek index out of this archive: the trailer's index fields
+    /// stay zero. The published test vectors are written this way.
+    pub fn without_index(&mut self) {
+        self.index = None;
+    }
+
+    /// Writes the seek index chunk, once every other chunk is written, and
+    /// returns its chunk number and frame offset; `None` when there is none.
+    fn write_index(&mut self) -> Result<Option<(u64, u64)>> {
+        let Some(index) = self.index.take() else {
+            return Ok(None);
+        };
+        debug_assert_eq!(index.entries(), self.next_chunk);
+        let body = index.build().to_bytes()?;
+        if body.len() > self.options.chunk_size as usize {
+            return Ok(None);
+        }
+        let chunk = self.next_chunk;
+        let offset = self.bytes_written;
+        self.write_chunk(ChunkKind::INDEX, body)?;
+        self.drain()?;
+        Ok(Some((chunk, offset)))
     }
 
     /// Writes any pending batch and returns the trailer that would end the
@@ -280,6 +324,9 @@ impl<W: Write> ArchiveWriter<W> {
     /// Compresses (when that helps), seals and writes one non-final chunk.
     pub(crate) fn write_chunk(&mut self, kind: ChunkKind, body: Vec<u8>) -> Result<()> {
         self.tally.add_chunk(kind, &body);
+        if let Some(index) = self.index.as_mut() {
+            index.add_chunk(kind);
+        }
         let job = SealJob {
             kind,
             chunk: self.next_chunk,
@@ -337,6 +384,9 @@ impl<W: Write> ArchiveWriter<W> {
 
     /// Writes a frame a worker sealed.
     fn write_sealed(&mut self, frame: &[u8]) -> Result<()> {
+        if let Some(index) = self.index.as_mut() {
+            index.place(self.bytes_written);
+        }
         let result = self.sink.write_all(frame);
         if result.is_err() {
             self.failed = true;
