@@ -78,9 +78,8 @@ impl SeekIndex {
                     }
                 }
             }
-            let holds_records = !entry.conversation_records.is_empty()
-                || entry.messages != 0
-                || entry.consent != 0;
+            let holds_records =
+                !entry.conversation_records.is_empty() || entry.messages != 0 || entry.consent != 0;
             if holds_records && entry.kind != ChunkKind::RECORDS.0 {
                 return bad("gives records to a chunk that is not a record batch");
             }

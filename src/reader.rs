@@ -329,7 +329,12 @@ pub(crate) fn open_seekable<R: Read + Seek>(
     let decoder = std::mem::replace(&mut feeder.decoder, Decoder::new(&[], limits));
     drop(feeder);
     let mut tail = [0; FINAL_FRAME_LEN];
-    read_exact_at(source, archive_bytes - FINAL_FRAME_LEN as u64, &mut tail, archive_bytes)?;
+    read_exact_at(
+        source,
+        archive_bytes - FINAL_FRAME_LEN as u64,
+        &mut tail,
+        archive_bytes,
+    )?;
     let trailer = decoder.open_final_frame(&tail, archive_bytes)?;
     let opener = decoder.fork_opener()?;
     Ok(SeekableStart {
@@ -350,10 +355,12 @@ pub(crate) fn read_exact_at<R: Read + Seek>(
     archive_bytes: u64,
 ) -> Result<()> {
     source.seek(SeekFrom::Start(offset))?;
-    source.read_exact(buffer).map_err(|error| match error.kind() {
-        ErrorKind::UnexpectedEof => Error::Truncated {
-            offset: archive_bytes,
-        },
-        _ => Error::Io(error),
-    })
+    source
+        .read_exact(buffer)
+        .map_err(|error| match error.kind() {
+            ErrorKind::UnexpectedEof => Error::Truncated {
+                offset: archive_bytes,
+            },
+            _ => Error::Io(error),
+        })
 }

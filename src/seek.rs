@@ -110,7 +110,8 @@ impl<R: Read + Seek> SeekableArchive<R> {
             return Err(self.index_corrupt("is not the chunk just before the trailer"));
         }
         let header_len = self.header.header_len as u64;
-        if offset < header_len || offset > final_at.saturating_sub((FRAME_HEADER_LEN + TAG_LEN) as u64)
+        if offset < header_len
+            || offset > final_at.saturating_sub((FRAME_HEADER_LEN + TAG_LEN) as u64)
         {
             return Err(self.index_corrupt("offset is outside the archive's chunks"));
         }
@@ -120,19 +121,28 @@ impl<R: Read + Seek> SeekableArchive<R> {
         if frame.kind != ChunkKind::INDEX || frame.is_final() {
             return Err(self.index_corrupt("offset does not lead to an index chunk"));
         }
-        let (_, body, _) = self.opener.open(SealedFrame::new(frame, stored))?.into_parts();
+        let (_, body, _) = self
+            .opener
+            .open(SealedFrame::new(frame, stored))?
+            .into_parts();
         self.chunks_decrypted += 1;
         let index = SeekIndex::parse(&body, chunk)?;
         if index.chunks.len() as u64 != chunk {
             return Err(self.index_corrupt("does not have one entry per chunk"));
         }
         let first = index.chunks.first();
-        if first.is_none_or(|entry| entry.offset != header_len || entry.kind != ChunkKind::METADATA.0)
+        if first
+            .is_none_or(|entry| entry.offset != header_len || entry.kind != ChunkKind::METADATA.0)
         {
             return Err(self.index_corrupt("does not start with the metadata chunk"));
         }
         let smallest = (FRAME_HEADER_LEN + TAG_LEN) as u64;
-        let mut ends = index.chunks.iter().skip(1).map(|entry| entry.offset).chain([offset]);
+        let mut ends = index
+            .chunks
+            .iter()
+            .skip(1)
+            .map(|entry| entry.offset)
+            .chain([offset]);
         for entry in &index.chunks {
             let end = ends.next().unwrap_or(offset);
             if end < entry.offset.saturating_add(smallest) {
@@ -172,7 +182,9 @@ impl<R: Read + Seek> SeekableArchive<R> {
             .ok_or_else(|| Error::invalid(format!("chunk {chunk} is not a record batch")))?;
         let entry = index.chunks[at].clone();
         if entry.kind != ChunkKind::RECORDS.0 {
-            return Err(Error::invalid(format!("chunk {chunk} is not a record batch")));
+            return Err(Error::invalid(format!(
+                "chunk {chunk} is not a record batch"
+            )));
         }
         let end = index
             .chunks
@@ -183,12 +195,21 @@ impl<R: Read + Seek> SeekableArchive<R> {
             return Err(self.index_corrupt(format!("gives chunk {chunk} the wrong kind")));
         }
         if frame.is_final() {
-            return Err(Error::corrupt(chunk, "a final flag on a chunk that is not the trailer"));
+            return Err(Error::corrupt(
+                chunk,
+                "a final flag on a chunk that is not the trailer",
+            ));
         }
-        let (_, _, records) = self.opener.open(SealedFrame::new(frame, stored))?.into_parts();
+        let (_, _, records) = self
+            .opener
+            .open(SealedFrame::new(frame, stored))?
+            .into_parts();
         self.chunks_decrypted += 1;
         let records = records.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
-        let index = self.index.as_ref().ok_or_else(|| Error::invalid("no index"))?;
+        let index = self
+            .index
+            .as_ref()
+            .ok_or_else(|| Error::invalid("no index"))?;
         if entry_for(index, entry.offset, frame.kind, &records).as_ref() != Some(&entry) {
             return Err(self.index_corrupt(format!("disagrees with the records of chunk {chunk}")));
         }

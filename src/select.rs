@@ -65,7 +65,9 @@ impl Selection {
             if entry.kind != records {
                 continue;
             }
-            let messages = entry.sent_range.is_some_and(|range| self.range_meets(range))
+            let messages = entry
+                .sent_range
+                .is_some_and(|range| self.range_meets(range))
                 && entry.message_conversations.iter().any(conversation_ok);
             if messages {
                 chunks.insert(chunk as u64);
@@ -88,7 +90,11 @@ impl Selection {
             }
         }
         for (chunk, entry) in index.chunks.iter().enumerate() {
-            if entry.kind == records && entry.conversation_records.iter().any(|at| needed.contains(at))
+            if entry.kind == records
+                && entry
+                    .conversation_records
+                    .iter()
+                    .any(|at| needed.contains(at))
             {
                 chunks.insert(chunk as u64);
             }
@@ -117,11 +123,7 @@ impl<'a> Filter<'a> {
         Filter {
             selection,
             wanted: selection.conversations.iter().map(Vec::as_slice).collect(),
-            wanted_hex: selection
-                .conversations
-                .iter()
-                .map(|id| hex(id))
-                .collect(),
+            wanted_hex: selection.conversations.iter().map(|id| hex(id)).collect(),
             seen: HashSet::new(),
             pending: HashMap::new(),
         }

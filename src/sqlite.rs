@@ -22,12 +22,12 @@ use crate::format::Trailer;
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress, Tracker};
 use crate::reader::{ArchiveReader, ArchiveSummary, read_summary};
-use crate::seek::{SeekReport, SeekableArchive};
-use crate::select::{Filter, Selection};
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
 };
+use crate::seek::{SeekReport, SeekableArchive};
+use crate::select::{Filter, Selection};
 use crate::writer::{ArchiveWriter, WriterOptions};
 
 /// The tables this adapter reads and writes, created by [`open_database`]

@@ -109,7 +109,9 @@ fn an_empty_archive_round_trips() {
         (trailer.conversations, trailer.messages, trailer.consent),
         (0, 0, 0)
     );
-    assert_eq!(trailer.chunk_count, 1);
+    // The metadata chunk and the seek index.
+    assert_eq!(trailer.chunk_count, 2);
+    assert_eq!(trailer.index_chunk, 1);
     assert_eq!(trailer.time_range, None);
 }
 
