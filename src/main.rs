@@ -214,6 +214,33 @@ struct ImportArgs {
     /// The key file the archive was created with.
     #[arg(long, value_name = "KEYFILE")]
     key_file: PathBuf,
+    /// Import only this conversation (its id in hex), its messages and its
+    /// consent record; repeat for several.
+    #[arg(long = "conversation", value_name = "HEX", value_parser = cli::units::parse_hex_id)]
+    conversations: Vec<Vec<u8>>,
+    /// Import only messages sent at or after T (inclusive), and their
+    /// conversations; same forms as `create --since`.
+    #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
+    since: Option<i64>,
+    /// Import only messages sent before T (exclusive).
+    #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
+    until: Option<i64>,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SalvageArgs {
+    /// The damaged archive.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The new archive to write; must not exist.
+    #[arg(long, value_name = "NEW_ARCHIVE")]
+    out: PathBuf,
+    /// The key file the archive was created with; the new archive opens with it too.
+    #[arg(long, value_name = "KEYFILE")]
+    key_file: PathBuf,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -288,7 +315,17 @@ fn main() -> ExitCode {
         ),
         Command::Import(args) => (
             args.json,
-            cli::import(&args.archive, &args.db, &args.key_file, args.json),
+            cli::import(
+                &args.archive,
+                &args.db,
+                &args.key_file,
+                &keepsake::Selection {
+                    conversations: args.conversations,
+                    since: args.since,
+                    until: args.until,
+                },
+                args.json,
+            ),
         ),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
         Command::Bench(args) => (

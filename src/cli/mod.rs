@@ -580,6 +580,8 @@ struct InspectJson<'a> {
     time_range: Option<TimeRange>,
     chunks: Option<u64>,
     plaintext_bytes: Option<u64>,
+    /// The seek index's chunk number, when the trailer points to one.
+    seek_index_chunk: Option<u64>,
 }
 
 /// Reads an archive's summary; shared with the demo.
@@ -624,6 +626,14 @@ pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
             trailer.chunk_count + 1,
             bytes_human(trailer.plaintext_bytes),
         ));
+        human.push_str(&if trailer.index_chunk == 0 {
+            "index     none (a partial import reads the whole archive)\n".to_owned()
+        } else {
+            format!(
+                "index     seek index in chunk {} at byte {}\n",
+                trailer.index_chunk, trailer.index_offset
+            )
+        });
     }
     human.push_str(
         "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
@@ -645,6 +655,9 @@ pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
             counts,
             time_range: TimeRange::new(time_range),
             chunks: trailer.map(|trailer| trailer.chunk_count + 1),
+            seek_index_chunk: trailer
+                .map(|trailer| trailer.index_chunk)
+                .filter(|&chunk| chunk != 0),
             plaintext_bytes: trailer.map(|trailer| trailer.plaintext_bytes),
         },
     )
@@ -755,19 +768,101 @@ fn import_archive(
     })
 }
 
-/// `keepsake import`.
-pub fn import(archive: &Path, db: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
+#[derive(Serialize)]
+struct PartialImportJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    database: Cow<'a, str>,
+    inserted: Counts,
+    skipped: Counts,
+    used_index: bool,
+    chunks_decrypted: u64,
+    chunks_total: u64,
+    elapsed_ms: u64,
+}
+
+/// `keepsake import`: the whole archive, or the part `selection` takes.
+pub fn import(
+    archive: &Path,
+    db: &Path,
+    key_file: &Path,
+    selection: &keepsake::Selection,
+    json: bool,
+) -> Result<Report, Failure> {
+    if selection.is_everything() {
+        return import_all(archive, db, key_file, json);
+    }
+    if let (Some(since), Some(until)) = (selection.since, selection.until)
+        && since >= until
+    {
+        return Err(Failure::usage(
+            "--since must be earlier than --until: --since is inclusive and --until exclusive",
+        ));
+    }
     let key = read_key(key_file)?;
+    existing_file(archive, "archive")?;
     let started = Instant::now();
-    let report = import_archive(archive, db, &key, !json)?;
+    let report = with_progress(!json, "importing part of the archive", |progress| {
+        keepsake::sqlite::import_selected(
+            archive,
+            &[keepsake::Identity::RawKey(key.clone())],
+            db,
+            selection,
+            progress,
+        )
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot import {} into {}", archive.display(), db.display()),
+        )
+        .hint(format!(
+            "nothing was imported into {}: an import is all or nothing",
+            db.display()
+        ))
+    })?;
     let elapsed = started.elapsed();
-    let (inserted, skipped) = import_counts(&report);
+    let (inserted, skipped) = import_counts(&report.import);
     let mut human = format!(
-        "imported {} into {} in {}\n                 inserted   skipped\n",
+        "imported part of {} into {} in {}\n",
         archive.display(),
         db.display(),
         duration_human(elapsed)
     );
+    human.push_str(&import_table(inserted, skipped));
+    if report.seek.used_index {
+        human.push_str(&format!(
+            "decrypted {} of {} chunks, found through the archive's seek index\n",
+            report.seek.chunks_decrypted, report.seek.chunks_total
+        ));
+    } else {
+        human.push_str(&format!(
+            "the archive has no seek index: read and verified all {} chunks, then filtered\n",
+            report.seek.chunks_total
+        ));
+    }
+    Report::new(
+        human,
+        &PartialImportJson {
+            ok: true,
+            command: "import",
+            archive: archive.to_string_lossy(),
+            database: db.to_string_lossy(),
+            inserted,
+            skipped,
+            used_index: report.seek.used_index,
+            chunks_decrypted: report.seek.chunks_decrypted,
+            chunks_total: report.seek.chunks_total,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
+
+/// The inserted / skipped table of an import's summary.
+fn import_table(inserted: Counts, skipped: Counts) -> String {
+    let mut human = "                 inserted   skipped\n".to_owned();
     for (name, inserted, skipped) in [
         (
             "conversations",
@@ -779,6 +874,23 @@ pub fn import(archive: &Path, db: &Path, key_file: &Path, json: bool) -> Result<
     ] {
         human.push_str(&format!("  {name:<13} {inserted:>10} {skipped:>9}\n"));
     }
+    human
+}
+
+/// `keepsake import` of a whole archive.
+fn import_all(archive: &Path, db: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
+    let key = read_key(key_file)?;
+    let started = Instant::now();
+    let report = import_archive(archive, db, &key, !json)?;
+    let elapsed = started.elapsed();
+    let (inserted, skipped) = import_counts(&report);
+    let mut human = format!(
+        "imported {} into {} in {}\n",
+        archive.display(),
+        db.display(),
+        duration_human(elapsed)
+    );
+    human.push_str(&import_table(inserted, skipped));
     if inserted.total() == 0 && skipped.total() > 0 {
         human.push_str("(everything was already in the database)\n");
     }

@@ -8,6 +8,21 @@ use time::format_description::well_known::Rfc3339;
 
 use keepsake::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 
+/// Parses a conversation id written in hex (upper or lower case).
+pub fn parse_hex_id(text: &str) -> Result<Vec<u8>, String> {
+    if text.is_empty() || text.len() % 2 != 0 {
+        return Err("a conversation id is an even number of hex digits".to_owned());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| {
+            text.get(at..at + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("{text:?} is not a hex conversation id"))
+        })
+        .collect()
+}
+
 /// Parses a time given on the command line: RFC 3339 with an offset, or an
 /// integer number of nanoseconds since the Unix epoch.
 pub fn parse_time(text: &str) -> Result<i64, String> {
