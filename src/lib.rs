@@ -20,6 +20,7 @@ mod pipeline;
 pub mod progress;
 pub mod reader;
 pub mod records;
+pub mod salvage;
 pub mod seek;
 pub mod select;
 pub mod writer;
@@ -34,6 +35,7 @@ pub use records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
 };
+pub use salvage::{SalvageReport, salvage_archive};
 pub use seek::{SeekReport, SeekableArchive};
 pub use select::Selection;
 pub use writer::{ArchiveWriter, WriterOptions};
