@@ -20,7 +20,8 @@ Exit status:
   4  damaged archive: not a Keepsake archive, truncated, corrupted, data after
      its end, or sizes over this reader's limits
   5  unsupported: the archive needs a newer Keepsake (format version, cipher
-     suite, key slot kind or critical chunk kind this version does not know)";
+     suite, key slot kind or critical chunk kind this version does not know)
+  6  salvage only: a new archive was written, but some content was lost";
 
 /// Encrypted, streaming backups of messaging data.
 #[derive(Debug, Parser)]
@@ -56,6 +57,10 @@ enum Command {
     /// Import an archive into a database: all or nothing, keeping existing rows.
     #[command(after_help = EXIT_STATUS)]
     Import(ImportArgs),
+    /// Copy every chunk that still authenticates in a damaged archive into a
+    /// new archive, and report the chunks lost.
+    #[command(after_help = EXIT_STATUS)]
+    Salvage(SalvageArgs),
     /// Run sample, create, inspect, import and verify in a temporary directory.
     Demo(DemoArgs),
     /// Time create, verify and import on a sample database next to sqlite3
@@ -326,6 +331,10 @@ fn main() -> ExitCode {
                 },
                 args.json,
             ),
+        ),
+        Command::Salvage(args) => (
+            args.json,
+            cli::salvage::salvage(&args.archive, &args.out, &args.key_file),
         ),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
         Command::Bench(args) => (

@@ -628,3 +628,89 @@ fn demo_runs() {
         assert!(run.stdout.contains(step), "{run:?}");
     }
 }
+
+#[test]
+fn import_part_of_an_archive_and_salvage_a_damaged_one() {
+    let fixture = Fixture::new();
+    let conversation: Vec<u8> = rusqlite::Connection::open(&fixture.db)
+        .unwrap()
+        .query_row(
+            "SELECT id FROM conversations ORDER BY id LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let id: String = conversation.iter().map(|b| format!("{b:02x}")).collect();
+    let partial = fixture
+        .run(&[
+            "import",
+            "{archive}",
+            "--db",
+            "{dir}/partial.db",
+            "--key-file",
+            "{key}",
+            "--conversation",
+            &id,
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    assert_eq!(partial["used_index"], true);
+    assert_eq!(partial["inserted"]["conversations"], 1);
+    assert!(
+        partial["chunks_decrypted"].as_u64().unwrap() <= partial["chunks_total"].as_u64().unwrap()
+    );
+    let inspect = fixture
+        .run(&["inspect", "{archive}", "--key-file", "{key}", "--json"])
+        .expect(0)
+        .json();
+    assert!(inspect["seek_index_chunk"].as_u64().unwrap() >= 1);
+
+    // An intact archive salvages completely.
+    let whole = fixture
+        .run(&[
+            "salvage",
+            "{archive}",
+            "--out",
+            "{dir}/whole.ksk",
+            "--key-file",
+            "{key}",
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    assert_eq!(whole["complete"], true);
+    assert_eq!(whole["written"], fixture.counts);
+
+    // A cut-off copy salvages with loss: exit status 6 and a new archive that verifies.
+    let bytes = fs::read(&fixture.archive).unwrap();
+    fs::write(fixture.path("cut.ksk"), &bytes[..bytes.len() - 100]).unwrap();
+    let cut = fixture
+        .run(&[
+            "salvage",
+            "{dir}/cut.ksk",
+            "--out",
+            "{dir}/saved.ksk",
+            "--key-file",
+            "{key}",
+            "--json",
+        ])
+        .expect(6)
+        .json();
+    assert_eq!(cut["complete"], false);
+    assert!(cut["truncated_at"].as_u64().is_some());
+    fixture
+        .run(&["verify", "{dir}/saved.ksk", "--key-file", "{key}"])
+        .expect(0);
+    // The output is never overwritten.
+    fixture
+        .run(&[
+            "salvage",
+            "{dir}/cut.ksk",
+            "--out",
+            "{dir}/saved.ksk",
+            "--key-file",
+            "{key}",
+        ])
+        .expect(1);
+}

@@ -20,6 +20,9 @@ pub const WRONG_KEY: u8 = 3;
 pub const DAMAGED: u8 = 4;
 /// The archive needs a newer Keepsake.
 pub const UNSUPPORTED: u8 = 5;
+/// `salvage` wrote a new archive, but some of the damaged archive's content
+/// could not be recovered.
+pub const SALVAGED_WITH_LOSS: u8 = 6;
 
 /// Whether an operation reads an archive or writes one: a size over a limit
 /// is damage in an archive being read, and a plain failure while writing.
@@ -178,7 +181,14 @@ pub fn finish(outcome: Result<Report, Failure>, json: bool) -> ExitCode {
             } else {
                 write!(stdout, "{}", report.human)
             };
-            (0, printed)
+            let code = match &report.flag {
+                Some((code, message)) => {
+                    let _ = writeln!(std::io::stderr().lock(), "keepsake: {message}");
+                    *code
+                }
+                None => 0,
+            };
+            (code, printed)
         }
         Err(failure) => {
             let mut stderr = std::io::stderr().lock();

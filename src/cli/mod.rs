@@ -7,6 +7,7 @@ pub mod demo;
 pub mod estimate;
 pub mod exit;
 pub mod progress_bar;
+pub mod salvage;
 pub mod units;
 
 use std::borrow::Cow;
@@ -46,6 +47,9 @@ pub struct Report {
     /// The one JSON object `--json` prints, on one line, fields in the order
     /// their struct declares them.
     pub json: String,
+    /// For a command that did its work but has something to flag (a salvage
+    /// that lost data): a documented nonzero exit status and a line for stderr.
+    pub flag: Option<(u8, String)>,
 }
 
 impl Report {
@@ -60,7 +64,11 @@ impl Report {
                 format!("cannot describe the result: {error}"),
             )
         })?;
-        Ok(Report { human, json })
+        Ok(Report {
+            human,
+            json,
+            flag: None,
+        })
     }
 }
 
