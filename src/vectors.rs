@@ -65,6 +65,14 @@ const MINUTE_NS: i64 = 60_000_000_000;
 const DAY_NS: i64 = 24 * 60 * MINUTE_NS;
 const SMALL_CHUNK: u32 = crate::limits::MIN_CHUNK_SIZE;
 
+/// The one defect of a seek-index vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexDefect {
+    None,
+    LastOffset,
+    TrailerOffset,
+}
+
 /// What a reader must report for a vector: the vocabulary of spec §7.3, with
 /// the parameters of the error where the spec gives it some.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +214,10 @@ pub struct Vector {
     pub released: Vec<Record>,
     /// For a success: header facts, metadata and trailer.
     pub expected: Option<Expected>,
+    /// For an archive whose trailer points to a seek index: what a reader
+    /// that opens the archive through the index and then reads every record
+    /// batch through it, in chunk order, must report (spec §6.5.4).
+    pub seek: Option<Outcome>,
 }
 
 impl Vector {
@@ -218,7 +230,14 @@ impl Vector {
             outcome,
             released: Vec::new(),
             expected: None,
+            seek: None,
         }
+    }
+
+    /// States the outcome of a read through the seek index.
+    fn with_seek(mut self, outcome: Outcome) -> Vector {
+        self.seek = Some(outcome);
+        self
     }
 
     fn with_key(mut self, key: [u8; 32]) -> Vector {
@@ -519,6 +538,10 @@ struct EntryJson {
     metadata: Option<MetadataJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     trailer: Option<TrailerJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seek_outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seek_chunk: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -573,6 +596,11 @@ fn entry(vector: &Vector) -> EntryJson {
         header: None,
         metadata: None,
         trailer: None,
+        seek_outcome: vector.seek.map(|outcome| outcome.word()),
+        seek_chunk: match vector.seek {
+            Some(Outcome::ChunkFailure { chunk }) => Some(chunk),
+            _ => None,
+        },
     };
     match vector.outcome {
         Outcome::Success | Outcome::WrongKey => {}
@@ -723,14 +751,25 @@ impl Build {
         options: &WriterOptions,
         metadata: ArchiveMetadata,
     ) -> Build {
+        let mut build = Build::indexed(name, keys, options, metadata);
+        // The published vectors predate the seek index; those that carry one add it by hand.
+        build.writer.without_index();
+        build
+    }
+
+    /// An archive whose writer builds a seek index, which the vector takes
+    /// with [`ArchiveWriter::take_index`] and writes as it chooses.
+    fn indexed(
+        name: &str,
+        keys: &[[u8; 32]],
+        options: &WriterOptions,
+        metadata: ArchiveMetadata,
+    ) -> Build {
         let mut rng = rng(name);
         let keys: Vec<ArchiveKey> = keys.iter().copied().map(key).collect();
         let key_refs: Vec<&ArchiveKey> = keys.iter().collect();
-        let mut writer =
-            ArchiveWriter::with_rng(Vec::new(), &key_refs, &metadata, options, &mut rng)
-                .expect("vector archives are valid writer input");
-        // The published vectors predate the seek index; those that carry one add it by hand.
-        writer.without_index();
+        let writer = ArchiveWriter::with_rng(Vec::new(), &key_refs, &metadata, options, &mut rng)
+            .expect("vector archives are valid writer input");
         Build {
             name: name.to_owned(),
             rng,
@@ -948,6 +987,7 @@ impl Built {
                 metadata: self.metadata,
                 trailer: self.trailer,
             }),
+            seek: None,
         }
     }
 
@@ -1995,9 +2035,64 @@ fn extension_vectors(out: &mut Vec<Vector>) {
                 trailer.index_offset = index_offset;
             })
             .success(
-                "a seek-index chunk (kind 0x81, reserved) with an arbitrary body, which the trailer's index fields locate: a reader without the index skips it",
-            ),
+                "a seek-index chunk (kind 0x81) with an arbitrary body, which the trailer's index fields locate: a reader without the index skips it; one that uses it finds the body is not a seek index",
+            )
+            .with_seek(Outcome::ChunkFailure { chunk: index_chunk }),
     );
+
+    // A well-formed seek index, then single defects in it or in the trailer's
+    // pointer to it. A streaming reader skips the index whatever it holds.
+    for (name, description, defect) in [
+        (
+            "seek-index",
+            "a seek index (kind 0x81) as chunk N - 1, located by the trailer: a streaming reader skips it, a reader that uses it reads every batch through it",
+            IndexDefect::None,
+        ),
+        (
+            "seek-index-wrong-offset",
+            "a seek index whose entry for the last batch is one byte off: the chunk before it does not end where the index says",
+            IndexDefect::LastOffset,
+        ),
+        (
+            "seek-index-trailer-offset-wrong",
+            "a correct seek index, but the trailer's index_offset is one byte past the index frame",
+            IndexDefect::TrailerOffset,
+        ),
+    ] {
+        let mut build = Build::indexed(name, &[KEY], &small(), metadata());
+        for batch in &records {
+            build.batch(batch);
+        }
+        let mut index = build
+            .writer
+            .take_index()
+            .expect("vector index")
+            .expect("an index");
+        if defect == IndexDefect::LastOffset {
+            let last = index.chunks.last_mut().expect("entries");
+            last.offset += 1;
+        }
+        let index_offset = build.writer.bytes_written();
+        let index_chunk = build.chunks.len() as u64;
+        build.chunk(ChunkKind::INDEX, index.to_bytes().expect("vector index"));
+        let pointed = match defect {
+            IndexDefect::TrailerOffset => index_offset + 1,
+            _ => index_offset,
+        };
+        let seek = match defect {
+            IndexDefect::None => Outcome::Success,
+            _ => Outcome::ChunkFailure { chunk: index_chunk },
+        };
+        out.push(
+            build
+                .finish_with(|trailer| {
+                    trailer.index_chunk = index_chunk;
+                    trailer.index_offset = pointed;
+                })
+                .success(description)
+                .with_seek(seek),
+        );
+    }
 
     for (name, kind, description) in [
         (

@@ -262,6 +262,15 @@ impl<W: Write> ArchiveWriter<W> {
         self.index = None;
     }
 
+    /// Writes any pending batch and hands over the seek index as it stands,
+    /// leaving the archive without one unless the caller writes it: the test
+    /// vectors use this to write indexes with deliberate defects.
+    pub(crate) fn take_index(&mut self) -> Result<Option<crate::index::SeekIndex>> {
+        self.flush_batch()?;
+        self.drain()?;
+        Ok(self.index.take().map(IndexBuilder::build))
+    }
+
     /// Writes the seek index chunk, once every other chunk is written, and
     /// returns its chunk number and frame offset; `None` when there is none.
     fn write_index(&mut self) -> Result<Option<(u64, u64)>> {

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use keepsake::decoder::HeaderInfo;
-use keepsake::format::Trailer;
+use keepsake::format::{ChunkKind, Trailer};
 use keepsake::vectors::{
     self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector,
 };
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Limit, Limits,
-    Record, read_summary,
+    Record, SeekableArchive, read_summary,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -240,6 +240,53 @@ fn every_success_vector_summarises_to_its_trailer() {
             vector.name
         );
     }
+}
+
+/// Opens a vector through its seek index and reads every record batch
+/// through it, in chunk order (spec §6.5.4); the records it yields.
+fn read_through_index(vector: &Vector) -> Result<Vec<Record>, Error> {
+    let mut archive = SeekableArchive::open(
+        Cursor::new(&vector.bytes),
+        &identities(vector),
+        Limits::default(),
+    )?;
+    let index = archive
+        .index()
+        .cloned()
+        .ok_or_else(|| Error::InvalidInput {
+            reason: "no index".into(),
+        })?;
+    let mut records = Vec::new();
+    for (chunk, entry) in index.chunks.iter().enumerate() {
+        if entry.kind == ChunkKind::RECORDS.0 {
+            records.extend(archive.read_chunk(chunk as u64)?);
+        }
+    }
+    Ok(records)
+}
+
+#[test]
+fn every_seek_index_vector_reads_through_the_index_as_expected() {
+    let mut seen = 0;
+    for vector in catalogue() {
+        let Some(expected) = vector.seek else {
+            continue;
+        };
+        seen += 1;
+        match read_through_index(vector) {
+            Ok(records) => {
+                assert_eq!(expected, Outcome::Success, "{}", vector.name);
+                assert_eq!(records, vector.released, "{}", vector.name);
+            }
+            Err(error) => assert_eq!(
+                Outcome::of_error(&error),
+                Some(expected),
+                "{}: {error}",
+                vector.name
+            ),
+        }
+    }
+    assert!(seen >= 4, "{seen} seek-index vectors");
 }
 
 #[test]
