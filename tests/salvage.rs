@@ -266,3 +266,68 @@ fn a_damaged_header_is_a_clear_error_and_writes_nothing() {
     );
     assert!(!out.exists());
 }
+
+mod damage {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn fixture() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(Fixture::new)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Arbitrary damage after the header: salvage succeeds, the new
+        /// archive verifies, and every record in it is one of the original's,
+        /// in the original's order.
+        #[test]
+        fn arbitrary_damage_never_yields_a_record_not_in_the_original(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4, 0usize..300), 1..6),
+        ) {
+            let fixture = fixture();
+            let header_end = fixture.offsets[0] as usize;
+            let mut bytes = fixture.bytes.clone();
+            for (at, value, op, length) in edits {
+                if bytes.len() <= header_end {
+                    break;
+                }
+                let at = header_end + at.index(bytes.len() - header_end);
+                match op {
+                    0 => bytes[at] ^= value.max(1),
+                    1 => bytes.truncate(at),
+                    2 => {
+                        let end = (at + length).min(bytes.len());
+                        bytes.drain(at..end);
+                    }
+                    _ => {
+                        bytes.splice(at..at, std::iter::repeat_n(value, length));
+                    }
+                }
+            }
+            let name = format!("damage-{:016x}", {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                bytes.hash(&mut hasher);
+                hasher.finish()
+            });
+            let damaged = fixture.root.join(format!("{name}.ksk"));
+            let out = fixture.root.join(format!("{name}-salvaged.ksk"));
+            let _ = std::fs::remove_file(&out);
+            std::fs::write(&damaged, &bytes).unwrap();
+            salvage_archive(&damaged, &identities(&fixture.key), &out).unwrap();
+            let salvaged: Vec<Record> = read_all(&out, &fixture.key)
+                .unwrap()
+                .into_iter()
+                .flat_map(|(_, records)| records)
+                .collect();
+            // A subsequence of the original records.
+            let mut original = fixture.batches.iter().flat_map(|(_, records)| records);
+            for record in &salvaged {
+                prop_assert!(original.any(|candidate| candidate == record), "{:?}", record);
+            }
+        }
+    }
+}
