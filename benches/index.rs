@@ -79,9 +79,7 @@ fn write_archive(dir: &Path, key: &ArchiveKey, messages: u64) -> PathBuf {
     }
     let (sink, trailer) = writer.finish().unwrap();
     drop(sink);
-    let index_bytes = std::fs::metadata(&path).unwrap().len()
-        - trailer.index_offset
-        - 546;
+    let index_bytes = std::fs::metadata(&path).unwrap().len() - trailer.index_offset - 546;
     eprintln!(
         "{messages} messages, {CONVERSATIONS} conversations: archive {} bytes, {} chunks; \
          seek index frame {index_bytes} bytes (chunk {})",

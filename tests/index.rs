@@ -351,3 +351,21 @@ fn without_an_index_a_partial_import_reads_everything_and_says_so() {
         common::database_digest(&without_index)
     );
 }
+
+#[test]
+fn the_summary_reads_no_chunk_between_the_metadata_and_the_trailer() {
+    let fixture = Fixture::new();
+    let full = keepsake::archive_metadata(&fixture.archive, &fixture.key).unwrap();
+    // Overwrite every byte between the metadata chunk and the final frame:
+    // the summary, read in constant time, does not notice.
+    let index = fixture.open(&fixture.archive).index().unwrap().clone();
+    let mut bytes = std::fs::read(&fixture.archive).unwrap();
+    let from = index.chunks[1].offset as usize;
+    let to = bytes.len() - 546;
+    bytes[from..to].fill(0xAA);
+    let blanked = fixture.path("blanked.ksk");
+    std::fs::write(&blanked, &bytes).unwrap();
+    let summary = keepsake::archive_metadata(&blanked, &fixture.key).unwrap();
+    assert_eq!(summary.trailer, full.trailer);
+    assert_eq!(summary.metadata, full.metadata);
+}

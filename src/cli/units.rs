@@ -10,7 +10,7 @@ use keepsake::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 
 /// Parses a conversation id written in hex (upper or lower case).
 pub fn parse_hex_id(text: &str) -> Result<Vec<u8>, String> {
-    if text.is_empty() || text.len() % 2 != 0 {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
         return Err("a conversation id is an even number of hex digits".to_owned());
     }
     (0..text.len())
