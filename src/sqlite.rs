@@ -334,6 +334,9 @@ pub struct CreateReport {
     pub consent: u64,
     /// The earliest and latest `sent_at_ns` among the messages written, if any.
     pub time_range: Option<(i64, i64)>,
+    /// Whether the archive has a seek index; `false` only when the index
+    /// would have been larger than one chunk, and was left out (spec §6.5.3).
+    pub seek_index: bool,
 }
 
 /// Writes an archive of the database at `db` to a new file at `archive`,
@@ -408,6 +411,7 @@ pub fn create_archive(
         messages: trailer.messages,
         consent: trailer.consent,
         time_range: trailer.time_range,
+        seek_index: trailer.index_chunk != 0,
     })
 }
 

@@ -52,13 +52,15 @@ fn archive_start(chunk_size: u32) -> Vec<u8> {
         level: 3,
         threads: 1,
     };
-    let writer = ArchiveWriter::new(
+    let mut writer = ArchiveWriter::new(
         Vec::new(),
         &[&ArchiveKey::from_bytes(KEY)],
         &ArchiveMetadata::now(),
         &options,
     )
     .unwrap();
+    // Only the header and the metadata chunk are wanted: no seek index.
+    writer.without_index();
     let bytes = writer.finish().unwrap().0;
     // Drop the final frame: keep header and metadata chunk.
     bytes[..bytes.len() - keepsake::format::FINAL_FRAME_LEN].to_vec()

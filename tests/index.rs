@@ -369,3 +369,53 @@ fn the_summary_reads_no_chunk_between_the_metadata_and_the_trailer() {
     assert_eq!(summary.trailer, full.trailer);
     assert_eq!(summary.metadata, full.metadata);
 }
+
+#[test]
+fn an_index_larger_than_a_chunk_is_left_out() {
+    let key = ArchiveKey::from_bytes([4; 32]);
+    let mut writer = ArchiveWriter::new(
+        Vec::new(),
+        &[&key],
+        &ArchiveMetadata::now(),
+        &WriterOptions {
+            chunk_size: 4096,
+            level: 1,
+            threads: 1,
+        },
+    )
+    .unwrap();
+    // 300 ids of 32 bytes: the index's id list alone is over 4 KiB.
+    for n in 0u16..300 {
+        let mut id = vec![0x5a; 32];
+        id[..2].copy_from_slice(&n.to_be_bytes());
+        writer
+            .write_record(&Record::Conversation(keepsake::Conversation {
+                id,
+                kind: keepsake::ConversationKind::Dm,
+                created_at_ns: 0,
+                name: None,
+                dm_peer: None,
+                added_by: None,
+                member_ids: Vec::new(),
+                metadata: Default::default(),
+                last_message_ns: None,
+            }))
+            .unwrap();
+    }
+    let (bytes, trailer) = writer.finish().unwrap();
+    assert_eq!((trailer.index_chunk, trailer.index_offset), (0, 0));
+    let archive = SeekableArchive::open(
+        std::io::Cursor::new(&bytes),
+        &identities(&key),
+        Limits::default(),
+    )
+    .unwrap();
+    assert!(archive.index().is_none());
+    let mut reader =
+        ArchiveReader::new(bytes.as_slice(), &identities(&key), Limits::default()).unwrap();
+    let mut records = 0;
+    while let Some(batch) = reader.next_batch().unwrap() {
+        records += batch.len();
+    }
+    assert_eq!(records, 300);
+}

@@ -496,6 +496,7 @@ struct CreateJson<'a> {
     selection: Selection,
     level: i32,
     chunk_size: u32,
+    seek_index: bool,
     elapsed_ms: u64,
 }
 
@@ -541,7 +542,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let counts = Counts::from(&report);
     let selection = request.selection.selection();
     let database_bytes = database_bytes(&request.db);
-    let human = format!(
+    let mut human = format!(
         "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n",
         request.out.display(),
         bytes_human(report.bytes),
@@ -551,6 +552,11 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         counts.human(),
         TimeRange::human(report.time_range),
     );
+    if !report.seek_index {
+        human.push_str(
+            "  (no seek index: it would not fit in one chunk; a partial import will read the whole archive)\n",
+        );
+    }
     Report::new(
         human,
         &CreateJson {
@@ -566,6 +572,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
             selection,
             level: writer.level,
             chunk_size: writer.chunk_size,
+            seek_index: report.seek_index,
             elapsed_ms: millis(elapsed),
         },
     )
