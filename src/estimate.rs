@@ -22,9 +22,12 @@
 //!   than the writer's chunks, and zstd does better with more context, so
 //!   each is also compressed in halves and quarters and its ratio
 //!   extrapolated to the context the archive gives it.
-//! - The fixed costs: the header, metadata chunk and final chunk (measured by
-//!   writing an empty archive with the same options), and the frame header,
-//!   tag and schema version of each record chunk.
+//! - The fixed costs: the header, metadata chunk, an empty seek index and
+//!   final chunk (measured by writing an empty archive with the same
+//!   options), and the frame header, tag and schema version of each record
+//!   chunk.
+//! - The seek index's growth: an entry per record chunk and each
+//!   conversation's id, sized from typical lengths, not compressed.
 //!
 //! Records that come to less than 256 KiB are all encoded and
 //! compressed as the writer would: the estimate of a small archive is exact.
@@ -67,7 +70,7 @@ pub struct SizeEstimate {
     /// The chunk bodies before compression, the metadata chunk's included:
     /// what the archive's trailer would report as its plaintext bytes.
     pub plaintext_bytes: u64,
-    /// Chunks in the archive, the metadata and final chunks included.
+    /// Chunks in the archive, the metadata chunk, seek index and final chunk included.
     pub chunks: u64,
     /// The records' estimated compressed size over their encoded size: 1.0
     /// means they do not compress at all.
@@ -88,9 +91,8 @@ pub struct SizeEstimate {
 /// estimate.
 pub fn estimate_archive(db: &Path, options: &CreateOptions) -> Result<SizeEstimate> {
     options.validate()?;
-    let fixed = empty_archive_len(options)?;
-    let mut metadata = Vec::new();
-    encode_into(&options.metadata(), &mut metadata)?;
+    let empty = empty_archive(options)?;
+    let fixed = empty.bytes;
     let mut conn = open_source(db)?;
     let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let mut sampler = Sampler {
@@ -129,8 +131,38 @@ pub fn estimate_archive(db: &Path, options: &CreateOptions) -> Result<SizeEstima
     estimate.conversations = conversations;
     estimate.messages = messages;
     estimate.consent = consent;
-    estimate.plaintext_bytes += metadata.len() as u64;
+    estimate.plaintext_bytes += empty.plaintext_bytes;
+    let record_chunks = estimate.chunks;
+    estimate.chunks += empty.chunks;
+    let index = index_growth(conversations, messages > 0, record_chunks);
+    estimate.bytes += index;
+    estimate.low_bytes += index;
+    estimate.high_bytes += index;
+    estimate.plaintext_bytes += index;
     Ok(estimate)
+}
+
+/// A conversation id's usual length in bytes.
+const TYPICAL_ID_LEN: u64 = 32;
+
+/// An index entry's usual length beyond its conversation positions: offset,
+/// kind, list lengths, counts and an empty time range.
+const TYPICAL_ENTRY_LEN: u64 = 8;
+
+/// What a time range of two large timestamps adds to an entry.
+const TIME_RANGE_LEN: u64 = 18;
+
+/// How much the seek index (spec §6.5) grows beyond an empty archive's for
+/// `conversations` conversations in `record_chunks` record chunks: each id
+/// with its length and its positions in the entries of about one chunk, and
+/// an entry per chunk. Ids are random bytes, so none of it is assumed to compress.
+fn index_growth(conversations: u64, with_messages: bool, record_chunks: u64) -> u64 {
+    let (positions, range) = if with_messages {
+        (2, TIME_RANGE_LEN)
+    } else {
+        (1, 0)
+    };
+    conversations * (TYPICAL_ID_LEN + 1 + positions) + record_chunks * (TYPICAL_ENTRY_LEN + range)
 }
 
 /// The estimate of an archive whose records were all batched and compressed
@@ -146,7 +178,7 @@ fn exact(records: Window, fixed: u64) -> SizeEstimate {
         messages: 0,
         consent: 0,
         plaintext_bytes: records.plain,
-        chunks: records.pieces + 2,
+        chunks: records.pieces,
         compression_ratio: if records.plain > 0 {
             records.sizes.whole / records.plain as f64
         } else {
@@ -156,13 +188,25 @@ fn exact(records: Window, fixed: u64) -> SizeEstimate {
     }
 }
 
-/// The length of an archive with these options and no records: its header,
-/// metadata chunk and final chunk. Writing it checks the writer options too.
-fn empty_archive_len(options: &CreateOptions) -> Result<u64> {
+/// What an archive with these options and no records holds: its header,
+/// metadata chunk, empty seek index and final chunk.
+struct EmptyArchive {
+    bytes: u64,
+    plaintext_bytes: u64,
+    chunks: u64,
+}
+
+/// Writes an archive with these options and no records, which checks the
+/// writer options too.
+fn empty_archive(options: &CreateOptions) -> Result<EmptyArchive> {
     let key = ArchiveKey::generate();
     let writer = ArchiveWriter::new(Vec::new(), &[&key], &options.metadata(), &options.writer)?;
-    let (bytes, _) = writer.finish()?;
-    Ok(bytes.len() as u64)
+    let (bytes, trailer) = writer.finish()?;
+    Ok(EmptyArchive {
+        bytes: bytes.len() as u64,
+        plaintext_bytes: trailer.plaintext_bytes,
+        chunks: trailer.chunk_count + 1,
+    })
 }
 
 /// Records of fewer bytes than this are all compressed, exactly as the
@@ -487,7 +531,7 @@ fn combine(
         messages: 0,
         consent: 0,
         plaintext_bytes: plain.round() as u64,
-        chunks: chunks as u64 + 2,
+        chunks: chunks as u64,
         compression_ratio: ratio,
         sampled_bytes: strata.iter().map(|s| s.compressed).sum::<f64>().round() as u64,
     }
