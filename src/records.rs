@@ -212,6 +212,12 @@ pub fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Lower-case hexadecimal: how a consent record names a conversation, and
+/// how messages show ids.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// Encodes `value` with postcard, appending to `out`.
 pub(crate) fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<()> {
     let bytes = postcard::to_extend(value, std::mem::take(out))

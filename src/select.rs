@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::index::SeekIndex;
-use crate::records::{Consent, ConsentEntityType, Conversation, Message, Record};
+use crate::records::{Consent, ConsentEntityType, Conversation, Message, Record, hex};
 
 /// What a partial import takes from an archive. The default selects everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -193,9 +193,4 @@ impl<'a> Filter<'a> {
         }
         Ok(())
     }
-}
-
-/// Lower-case hexadecimal: how a consent record names a conversation.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

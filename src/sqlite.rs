@@ -888,9 +888,7 @@ pub fn insert_message(conn: &Connection, message: &Message) -> Result<()> {
 }
 
 /// Lower-case hexadecimal, for ids in messages.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
+pub(crate) use crate::records::hex;
 
 /// `member_ids` and `metadata` as the JSON text the schema stores.
 fn conversation_json(conversation: &Conversation) -> Result<(String, String)> {
