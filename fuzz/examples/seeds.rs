@@ -194,6 +194,21 @@ fn main() {
         for target in ["decode", "import"] {
             corpus.put(target, name, &archive);
         }
+        // The seek index: the archive through it (odd mode) and its body (even mode).
+        corpus.put("seek_index", name, &[&[1u8][..], &archive].concat());
+        let seekable = keepsake::SeekableArchive::open(
+            std::io::Cursor::new(&archive),
+            &keepsake_fuzz::identities(),
+            keepsake::Limits::default(),
+        )
+        .expect("a seed archive opens through its index");
+        let index = seekable.index().expect("a seed archive has an index");
+        let body = index.to_bytes().expect("an index encodes");
+        corpus.put(
+            "seek_index",
+            &format!("{name}-body"),
+            &[&[0u8][..], &body].concat(),
+        );
         let (header_len, frames) = split(&archive);
         corpus.put("header", name, &archive[..header_len]);
         for (index, frame) in frames.iter().enumerate() {
@@ -305,6 +320,23 @@ fn main() {
                 corpus.put(target, &name, &bytes);
             }
         }
+    }
+    // Salvage: no damage, a flipped byte, a cut, a removed stretch, an insertion.
+    let op = |kind: u8, at: u32, value: u8, length: u8| {
+        [&[kind][..], &at.to_le_bytes(), &[value, length]].concat()
+    };
+    for (name, ops) in [
+        ("none", Vec::new()),
+        ("flip", op(0, 2000, 0x40, 0)),
+        ("cut", op(1, 5000, 0, 0)),
+        ("remove", op(2, 3000, 0, 200)),
+        ("insert", op(3, 4000, 0xAA, 100)),
+        (
+            "several",
+            [op(0, 1500, 1, 0), op(2, 6000, 0, 50), op(1, 9000, 0, 0)].concat(),
+        ),
+    ] {
+        corpus.put("salvage", name, &ops);
     }
     println!(
         "wrote {} seeds under {}",
