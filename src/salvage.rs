@@ -164,6 +164,12 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
     let mut output = Output {
         sink: Some(sink),
         key,
+        // The damaged archive's chunk size, so that every record it could
+        // hold fits the new one.
+        options: WriterOptions {
+            chunk_size: scan.max_chunk_size,
+            ..WriterOptions::default()
+        },
         writer: None,
         seen: HashSet::new(),
     };
@@ -349,6 +355,7 @@ fn describe(chunk: u64, offset: u64, index: Option<&SeekIndex>) -> LostChunk {
 struct Output<'k, W: std::io::Write> {
     sink: Option<W>,
     key: &'k ArchiveKey,
+    options: WriterOptions,
     writer: Option<ArchiveWriter<W>>,
     seen: HashSet<Vec<u8>>,
 }
@@ -364,7 +371,7 @@ impl<W: std::io::Write> Output<'_, W> {
                 sink,
                 &[self.key],
                 metadata,
-                &WriterOptions::default(),
+                &self.options,
             )?);
         }
         self.writer

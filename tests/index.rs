@@ -419,3 +419,59 @@ fn an_index_larger_than_a_chunk_is_left_out() {
     }
     assert_eq!(records, 300);
 }
+
+#[test]
+fn a_partial_import_that_meets_a_damaged_chunk_changes_nothing() {
+    let fixture = Fixture::new();
+    let batches = fixture.batches(&fixture.archive);
+    let ids = conversation_ids(&batches);
+    let chosen = ids[1].clone();
+    let selection = Selection {
+        conversations: vec![chosen.clone()],
+        ..Selection::default()
+    };
+    // Damage the chunk holding the chosen conversation's record.
+    let (chunk, _) = batches
+        .iter()
+        .find(|(_, records)| {
+            records
+                .iter()
+                .any(|record| matches!(record, Record::Conversation(c) if c.id == chosen))
+        })
+        .unwrap();
+    let index = fixture.open(&fixture.archive).index().unwrap().clone();
+    let mut bytes = std::fs::read(&fixture.archive).unwrap();
+    bytes[index.chunks[*chunk as usize].offset as usize + 30] ^= 1;
+    let damaged = fixture.path("damaged.ksk");
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    let fresh = fixture.path("fresh.db");
+    let outcome = import_selected(
+        &damaged,
+        &identities(&fixture.key),
+        &fresh,
+        &selection,
+        &Progress::default(),
+    );
+    assert!(
+        matches!(outcome, Err(Error::Corrupt { chunk: c, .. }) if c == *chunk),
+        "{outcome:?}"
+    );
+    assert!(
+        !fresh.exists(),
+        "a database created for the import is removed"
+    );
+
+    let existing = fixture.path("existing.db");
+    import_archive(&fixture.archive, &fixture.key, &existing).unwrap();
+    let before = common::database_digest(&existing);
+    let outcome = import_selected(
+        &damaged,
+        &identities(&fixture.key),
+        &existing,
+        &Selection::default(),
+        &Progress::default(),
+    );
+    assert!(outcome.is_err());
+    assert_eq!(common::database_digest(&existing), before);
+}
