@@ -46,6 +46,21 @@ pub struct IndexEntry {
     pub sent_range: Option<(i64, i64)>,
 }
 
+impl IndexEntry {
+    /// Counts a message of conversation `at` sent at `sent`.
+    fn note_message(&mut self, at: u32, sent: i64) {
+        // A conversation's messages are contiguous: dedupe as they come.
+        if self.message_conversations.last() != Some(&at) {
+            self.message_conversations.push(at);
+        }
+        self.messages += 1;
+        self.sent_range = Some(match self.sent_range {
+            None => (sent, sent),
+            Some((first, last)) => (first.min(sent), last.max(sent)),
+        });
+    }
+}
+
 impl SeekIndex {
     /// The canonical body bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -139,16 +154,7 @@ impl IndexBuilder {
                         .entry(message.conversation_id.clone())
                         .or_insert(next),
                 };
-                // A conversation's messages are contiguous: dedupe as they come.
-                if entry.message_conversations.last() != Some(&at) {
-                    entry.message_conversations.push(at);
-                }
-                entry.messages += 1;
-                let sent = message.sent_at_ns;
-                entry.sent_range = Some(match entry.sent_range {
-                    None => (sent, sent),
-                    Some((first, last)) => (first.min(sent), last.max(sent)),
-                });
+                entry.note_message(at, message.sent_at_ns);
             }
             Record::Consent(_) => entry.consent += 1,
         }
@@ -228,15 +234,8 @@ pub(crate) fn entry_for(
                 .conversation_records
                 .push(index.conversation(&conversation.id)?),
             Record::Message(message) => {
-                entry
-                    .message_conversations
-                    .push(index.conversation(&message.conversation_id)?);
-                entry.messages += 1;
-                let sent = message.sent_at_ns;
-                entry.sent_range = Some(match entry.sent_range {
-                    None => (sent, sent),
-                    Some((first, last)) => (first.min(sent), last.max(sent)),
-                });
+                let at = index.conversation(&message.conversation_id)?;
+                entry.note_message(at, message.sent_at_ns);
             }
             Record::Consent(_) => entry.consent += 1,
         }

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use crate::atomic::PendingFile;
 use crate::crypto::{ArchiveKey, Identity};
 use crate::decoder::{Decoder, FrameOpener, SealedFrame, Unit};
 use crate::error::{Error, Result};
@@ -126,29 +127,15 @@ pub fn salvage_archive(
         })
         .next()
         .ok_or_else(|| Error::invalid("salvage needs a key"))?;
-    if std::fs::symlink_metadata(out).is_ok() {
-        return Err(Error::invalid(format!(
-            "{} already exists; choose another name or remove it first",
-            out.display()
-        )));
-    }
-    let directory = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".keepsake-")
-        .suffix(".partial")
-        .tempfile_in(directory)?;
+    let mut pending = PendingFile::beside(out)?;
     let source = File::open(archive)?;
-    let sink = BufWriter::with_capacity(1 << 16, temp.as_file_mut());
+    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
     let (sink, report) = salvage(source, identities, key, sink)?;
     let file = sink
         .into_inner()
         .map_err(|error| Error::Io(error.into_error()))?;
     file.sync_all()?;
-    temp.persist_noclobber(out)
-        .map_err(|error| Error::Io(error.error))?;
+    pending.persist(out)?;
     Ok(report)
 }
 

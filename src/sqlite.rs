@@ -16,6 +16,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Row, Statement, ToSql, TransactionBehavior,
 };
 
+use crate::atomic::PendingFile;
 use crate::crypto::{ArchiveKey, Identity};
 use crate::error::{Error, Result};
 use crate::format::Trailer;
@@ -367,22 +368,14 @@ pub fn create_archive(
     options: &CreateOptions,
 ) -> Result<CreateReport> {
     options.validate()?;
-    refuse_existing(archive)?;
+    let mut pending = PendingFile::beside(archive)?;
     let mut conn = open_source(db)?;
-    let directory = match archive.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".keepsake-")
-        .suffix(".partial")
-        .tempfile_in(directory)?;
 
     let metadata = options.metadata();
 
     let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let mut tracker = options.progress.track(Phase::Create);
-    let sink = BufWriter::with_capacity(1 << 16, temp.as_file_mut());
+    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
     let mut writer = ArchiveWriter::new(sink, &[key], &metadata, &options.writer)?;
     tracker.set_totals(None, Some(options.count_records(&snapshot)?));
     let mut records = 0;
@@ -401,9 +394,7 @@ pub fn create_archive(
     let bytes = file.metadata()?.len();
     // The last chance to cancel: after the rename the archive exists.
     tracker.update(bytes, records, trailer.chunk_count + 1)?;
-    temp.persist_noclobber(archive)
-        .map_err(|error| Error::Io(error.error))?;
-    sync_directory(directory);
+    pending.persist(archive)?;
     tracker.finish();
     Ok(CreateReport {
         bytes,
@@ -413,17 +404,6 @@ pub fn create_archive(
         time_range: trailer.time_range,
         seek_index: trailer.index_chunk != 0,
     })
-}
-
-/// Refuses a destination that already exists (a dangling symbolic link included).
-fn refuse_existing(archive: &Path) -> Result<()> {
-    if std::fs::symlink_metadata(archive).is_ok() {
-        return Err(Error::invalid(format!(
-            "{} already exists; choose another name or remove it first",
-            archive.display()
-        )));
-    }
-    Ok(())
 }
 
 /// Opens the source database of an archive read-only: creating an archive
@@ -441,14 +421,6 @@ pub(crate) fn open_source(db: &Path) -> Result<Connection> {
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
-}
-
-/// Makes a rename in `directory` durable. Best effort: some platforms cannot
-/// open a directory, and by now the archive is complete under its final name.
-fn sync_directory(directory: &Path) {
-    if let Ok(handle) = File::open(directory) {
-        let _ = handle.sync_all();
-    }
 }
 
 /// Reads the records `options` selects, in dependency order, passing each to

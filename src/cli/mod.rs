@@ -759,6 +759,19 @@ struct ImportJson<'a> {
     elapsed_ms: u64,
 }
 
+/// An import's failure, with what was being done and the all-or-nothing hint.
+fn import_failure(error: keepsake::Error, archive: &Path, db: &Path) -> Failure {
+    library_failure(
+        error,
+        Direction::Reading,
+        format!("cannot import {} into {}", archive.display(), db.display()),
+    )
+    .hint(format!(
+        "nothing was imported into {}: an import is all or nothing",
+        db.display()
+    ))
+}
+
 /// Imports an archive; shared with the demo.
 fn import_archive(
     archive: &Path,
@@ -770,17 +783,7 @@ fn import_archive(
     with_progress(show, "importing the archive", |progress| {
         keepsake::sqlite::import_archive_with(archive, key, db, progress)
     })
-    .map_err(|error| {
-        library_failure(
-            error,
-            Direction::Reading,
-            format!("cannot import {} into {}", archive.display(), db.display()),
-        )
-        .hint(format!(
-            "nothing was imported into {}: an import is all or nothing",
-            db.display()
-        ))
-    })
+    .map_err(|error| import_failure(error, archive, db))
 }
 
 #[derive(Serialize)]
@@ -827,17 +830,7 @@ pub fn import(
             progress,
         )
     })
-    .map_err(|error| {
-        library_failure(
-            error,
-            Direction::Reading,
-            format!("cannot import {} into {}", archive.display(), db.display()),
-        )
-        .hint(format!(
-            "nothing was imported into {}: an import is all or nothing",
-            db.display()
-        ))
-    })?;
+    .map_err(|error| import_failure(error, archive, db))?;
     let elapsed = started.elapsed();
     let (inserted, skipped) = import_counts(&report.import);
     let mut human = format!(
