@@ -410,7 +410,7 @@ pub fn create_archive(
 }
 
 /// Refuses a destination that already exists (a dangling symbolic link included).
-fn refuse_existing(archive: &Path) -> Result<()> {
+pub(crate) fn refuse_existing(archive: &Path) -> Result<()> {
     if std::fs::symlink_metadata(archive).is_ok() {
         return Err(Error::invalid(format!(
             "{} already exists; choose another name or remove it first",
@@ -439,7 +439,7 @@ pub(crate) fn open_source(db: &Path) -> Result<Connection> {
 
 /// Makes a rename in `directory` durable. Best effort: some platforms cannot
 /// open a directory, and by now the archive is complete under its final name.
-fn sync_directory(directory: &Path) {
+pub(crate) fn sync_directory(directory: &Path) {
     if let Ok(handle) = File::open(directory) {
         let _ = handle.sync_all();
     }
