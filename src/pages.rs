@@ -292,6 +292,8 @@ mod tests {
         #[test]
         fn a_batch_of_the_wrong_length_is_corrupt(batch in batch(), cut in 1usize..600, grow in any::<bool>()) {
             let mut body = encode_batch(&batch).unwrap();
+            // A whole entry more or less is another valid length.
+            prop_assume!(cut % (PAGE_NUMBER_LEN + batch.page_size as usize) != 0);
             if grow {
                 body.extend(std::iter::repeat_n(0, cut));
             } else {
