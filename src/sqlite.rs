@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::format::Trailer;
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress, Tracker};
-use crate::reader::{ArchiveReader, ArchiveSummary, read_summary};
+use crate::reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
@@ -520,9 +520,13 @@ pub fn verify_archive_with(
 ) -> Result<VerifyReport> {
     let mut tracker = reading_tracker(archive, key, progress, Phase::Verify);
     let mut reader = open_archive(archive, key)?;
+    // Records, or pages in a pages archive.
     let mut records = 0;
-    while let Some(batch) = reader.next_batch()? {
-        records += batch.len() as u64;
+    while let Some(item) = reader.next_item()? {
+        records += match item {
+            Item::Records(batch) => batch.len() as u64,
+            Item::Pages(batch) => batch.pages.len() as u64,
+        };
         tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
     }
     tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
@@ -548,7 +552,7 @@ fn reading_tracker(archive: &Path, key: &ArchiveKey, progress: &Progress, phase:
     let records = summary
         .as_ref()
         .and_then(|summary| summary.trailer.as_ref())
-        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent);
+        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent + trailer.pages);
     tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
     tracker
 }
@@ -607,7 +611,7 @@ pub fn import_archive_with(
     let mut reader = open_archive(archive, key)?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
-            "this archive holds database pages, not records; it cannot be imported row by row",
+            "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
         ));
     }
     let created = !db.exists();
