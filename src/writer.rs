@@ -297,6 +297,12 @@ impl<W: Write> ArchiveWriter<W> {
     /// it with the trailer written.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
         let trailer = self.trailer()?;
+        if self.mode == Some(ArchiveMode::Pages) && trailer.pages == 0 {
+            self.failed = true;
+            return Err(Error::invalid(
+                "a pages archive needs at least page 1 before it is finished",
+            ));
+        }
         self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
         Ok((self.into_sink()?, trailer))
     }
@@ -306,11 +312,6 @@ impl<W: Write> ArchiveWriter<W> {
     pub(crate) fn trailer(&mut self) -> Result<Trailer> {
         self.guard()?;
         self.flush_batch()?;
-        if self.mode == Some(ArchiveMode::Pages) && self.tally.pages() == 0 {
-            return Err(Error::invalid(
-                "a pages archive needs at least page 1 before it is finished",
-            ));
-        }
         self.drain()?;
         Ok(self.tally.trailer(self.next_chunk))
     }

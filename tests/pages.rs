@@ -328,3 +328,74 @@ fn records_and_pages_archives_are_not_confused() {
     assert!(matches!(result, Err(Error::InvalidInput { .. })), "{result:?}");
     assert!(leftovers(dir.path()).is_empty());
 }
+
+#[test]
+fn the_published_snapshot_vector_restores_to_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = keepsake::vectors::all();
+    let vector = vectors.iter().find(|v| v.name == "pages-snapshot").unwrap();
+    let archive = dir.path().join("snapshot.keepsake");
+    std::fs::write(&archive, &vector.bytes).unwrap();
+    let restored = dir.path().join("restored.db");
+    let report = restore_database(
+        &archive,
+        &[vector.archive_key().into()],
+        &restored,
+        &RestoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((report.page_size, report.database_pages, report.pages), (512, 4, 3));
+    assert_eq!(integrity(&restored), "ok");
+    let conn = rusqlite::Connection::open(&restored).unwrap();
+    let rows: Vec<String> = conn
+        .prepare("SELECT x FROM t ORDER BY rowid")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows, keepsake::vectors::pages::ROWS);
+    let free: u32 = conn
+        .query_row("PRAGMA freelist_count", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(free, 2);
+    // The free-list leaf travelled as nothing and came back as zeros.
+    let bytes = std::fs::read(&restored).unwrap();
+    assert_eq!(bytes.len(), 4 * 512);
+    assert!(bytes[3 * 512..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn every_page_rule_vector_fails_a_restore_at_its_chunk_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let restored = dir.path().join("restored.db");
+    let vectors = keepsake::vectors::all();
+    let rejections: Vec<_> = vectors
+        .iter()
+        .filter(|v| {
+            (v.name.starts_with("pages-") || v.name == "record-batch-in-pages-archive")
+                && v.name != "pages-snapshot"
+        })
+        .collect();
+    assert!(rejections.len() >= 14, "{}", rejections.len());
+    for vector in rejections {
+        let archive = dir.path().join(vector.file_name());
+        std::fs::write(&archive, &vector.bytes).unwrap();
+        let result = restore_database(
+            &archive,
+            &[vector.archive_key().into()],
+            &restored,
+            &RestoreOptions::default(),
+        );
+        let keepsake::vectors::Outcome::ChunkFailure { chunk } = vector.outcome else {
+            panic!("{}: expected a chunk failure", vector.name);
+        };
+        assert!(
+            matches!(result, Err(Error::Corrupt { chunk: c, .. }) if c == chunk),
+            "{}: {result:?}",
+            vector.name
+        );
+        assert!(!restored.exists(), "{}", vector.name);
+    }
+    assert!(leftovers(dir.path()).is_empty());
+}
