@@ -345,8 +345,7 @@ fn main() -> ExitCode {
 fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
     if args.mode == CreateMode::Pages {
         let selection = &args.selection;
-        if selection.since.is_some() || selection.until.is_some() || selection.elements.is_some()
-        {
+        if selection.since.is_some() || selection.until.is_some() || selection.elements.is_some() {
             return Err(exit::Failure::usage(
                 "--since, --until and --elements select rows; --mode pages always archives the whole database",
             ));

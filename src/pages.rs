@@ -76,7 +76,7 @@ pub fn decode_batch(body: &[u8], chunk: u64) -> Result<PageBatch> {
     }
     let entry_len = PAGE_NUMBER_LEN + page_size as usize;
     let entries = &body[FIXED_LEN..];
-    if entries.is_empty() || entries.len() % entry_len != 0 {
+    if entries.is_empty() || !entries.len().is_multiple_of(entry_len) {
         return Err(Error::corrupt(
             chunk,
             format!(
@@ -293,7 +293,7 @@ mod tests {
         fn a_batch_of_the_wrong_length_is_corrupt(batch in batch(), cut in 1usize..600, grow in any::<bool>()) {
             let mut body = encode_batch(&batch).unwrap();
             // A whole entry more or less is another valid length.
-            prop_assume!(cut % (PAGE_NUMBER_LEN + batch.page_size as usize) != 0);
+            prop_assume!(!cut.is_multiple_of(PAGE_NUMBER_LEN + batch.page_size as usize));
             if grow {
                 body.extend(std::iter::repeat_n(0, cut));
             } else {
@@ -338,7 +338,10 @@ mod tests {
         }
         let mut empty = 512u32.to_le_bytes().to_vec();
         empty.extend_from_slice(&1u32.to_le_bytes());
-        assert!(matches!(decode_batch(&empty, 1), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            decode_batch(&empty, 1),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]

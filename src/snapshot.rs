@@ -242,8 +242,8 @@ pub fn restore_database(
 ) -> Result<RestoreReport> {
     refuse_existing(out_db)?;
     let mut tracker = options.progress.track(Phase::Restore);
-    let summary = crate::reader::read_summary(File::open(archive)?, identities, Limits::default())
-        .ok();
+    let summary =
+        crate::reader::read_summary(File::open(archive)?, identities, Limits::default()).ok();
     tracker.set_totals(
         summary.as_ref().map(|summary| summary.archive_bytes),
         summary

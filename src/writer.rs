@@ -13,11 +13,9 @@ use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
 };
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
-use crate::pipeline::{OrderedPool, default_threads};
 use crate::pages::{BatchBuilder as PageBatchBuilder, batch_len};
-use crate::records::{
-    ArchiveMetadata, ArchiveMode, BatchBuilder, Record, encode_into, varint_len,
-};
+use crate::pipeline::{OrderedPool, default_threads};
+use crate::records::{ArchiveMetadata, ArchiveMode, BatchBuilder, Record, encode_into, varint_len};
 
 /// The default chunk size: large enough for zstd to find redundancy across
 /// messages, small enough that one chunk per worker stays cheap.
@@ -276,9 +274,10 @@ impl<W: Write> ArchiveWriter<W> {
     pub fn write_page(&mut self, number: u32, data: &[u8]) -> Result<()> {
         self.guard()?;
         let chunk_size = self.options.chunk_size as usize;
-        let builder = self.pages.as_mut().ok_or_else(|| {
-            Error::invalid("set the page geometry before writing pages")
-        })?;
+        let builder = self
+            .pages
+            .as_mut()
+            .ok_or_else(|| Error::invalid("set the page geometry before writing pages"))?;
         if self.tally.pages() == 0 && builder.pending() == 0 && number != 1 {
             return Err(Error::invalid("the first page written must be page 1"));
         }

@@ -73,19 +73,35 @@ fn a_sample_database_round_trips_through_pages() {
     assert_eq!(summary.metadata.mode, ArchiveMode::Pages);
     let trailer = summary.trailer.unwrap();
     assert_eq!(trailer.pages, report.pages);
-    assert_eq!((trailer.conversations, trailer.messages, trailer.consent), (0, 0, 0));
+    assert_eq!(
+        (trailer.conversations, trailer.messages, trailer.consent),
+        (0, 0, 0)
+    );
 
     let restored = dir.path().join("restored.db");
-    let restore =
-        restore_database(&archive, &identities(), &restored, &RestoreOptions::default()).unwrap();
+    let restore = restore_database(
+        &archive,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    )
+    .unwrap();
     assert_eq!(restore.pages, report.pages);
     assert_eq!(integrity(&restored), "ok");
     assert_eq!(database_digest(&restored), database_digest(&db));
     assert!(leftovers(dir.path()).is_empty());
 
     // An existing database is never overwritten.
-    let again = restore_database(&archive, &identities(), &restored, &RestoreOptions::default());
-    assert!(matches!(again, Err(Error::InvalidInput { .. })), "{again:?}");
+    let again = restore_database(
+        &archive,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    );
+    assert!(
+        matches!(again, Err(Error::InvalidInput { .. })),
+        "{again:?}"
+    );
 }
 
 #[test]
@@ -96,7 +112,8 @@ fn free_list_leaves_stay_behind_and_the_rows_come_back() {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch("PRAGMA auto_vacuum = NONE; DELETE FROM messages WHERE rowid % 3 = 0;")
             .unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
         let free: u32 = conn
             .query_row("PRAGMA freelist_count", [], |row| row.get(0))
             .unwrap();
@@ -106,7 +123,13 @@ fn free_list_leaves_stay_behind_and_the_rows_come_back() {
     let report = create_page_archive(&db, &archive, &key(), &small_chunks()).unwrap();
     assert!(report.pages < u64::from(report.database_pages));
     let restored = dir.path().join("restored.db");
-    restore_database(&archive, &identities(), &restored, &RestoreOptions::default()).unwrap();
+    restore_database(
+        &archive,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    )
+    .unwrap();
     assert_eq!(integrity(&restored), "ok");
     assert_eq!(database_digest(&restored), database_digest(&db));
     let bytes = std::fs::metadata(&restored).unwrap().len();
@@ -145,7 +168,8 @@ fn spawn_writer(db: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<i64
     let db = db.to_path_buf();
     std::thread::spawn(move || {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
         let mut id = 3000;
         while !stop.load(Ordering::SeqCst) {
             id += 1;
@@ -160,7 +184,9 @@ fn spawn_writer(db: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<i64
 fn assert_prefix(restored: &Path, at_least: i64, at_most: i64) {
     assert_eq!(integrity(restored), "ok");
     let conn = rusqlite::Connection::open(restored).unwrap();
-    let mut statement = conn.prepare("SELECT id, body FROM log ORDER BY id").unwrap();
+    let mut statement = conn
+        .prepare("SELECT id, body FROM log ORDER BY id")
+        .unwrap();
     let rows: Vec<(i64, String)> = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .unwrap()
@@ -199,7 +225,13 @@ fn a_snapshot_taken_while_another_connection_writes_is_consistent() {
     stop.store(true, Ordering::SeqCst);
     let last = writer.join().unwrap();
     let restored = dir.path().join("restored.db");
-    restore_database(&archive, &identities(), &restored, &RestoreOptions::default()).unwrap();
+    restore_database(
+        &archive,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    )
+    .unwrap();
     assert_prefix(&restored, 3050, last);
 }
 
@@ -275,7 +307,12 @@ fn a_failed_or_cancelled_restore_leaves_no_database() {
 
     let progress = Progress::default();
     progress.cancel();
-    let result = restore_database(&archive, &identities(), &restored, &RestoreOptions { progress });
+    let result = restore_database(
+        &archive,
+        &identities(),
+        &restored,
+        &RestoreOptions { progress },
+    );
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!restored.exists());
 
@@ -285,7 +322,12 @@ fn a_failed_or_cancelled_restore_leaves_no_database() {
     bytes[at] ^= 1;
     let damaged = dir.path().join("damaged.keepsake");
     std::fs::write(&damaged, &bytes).unwrap();
-    let result = restore_database(&damaged, &identities(), &restored, &RestoreOptions::default());
+    let result = restore_database(
+        &damaged,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    );
     assert!(matches!(result, Err(Error::Corrupt { .. })), "{result:?}");
     assert!(!restored.exists());
 
@@ -293,7 +335,11 @@ fn a_failed_or_cancelled_restore_leaves_no_database() {
     let result = restore_database(&archive, &wrong, &restored, &RestoreOptions::default());
     assert!(matches!(result, Err(Error::WrongKey)), "{result:?}");
     assert!(!restored.exists());
-    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
 }
 
 #[test]
@@ -303,7 +349,12 @@ fn records_and_pages_archives_are_not_confused() {
     let records = dir.path().join("records.keepsake");
     keepsake::create_archive(&db, &records, &key(), &Default::default()).unwrap();
     let restored = dir.path().join("restored.db");
-    let result = restore_database(&records, &identities(), &restored, &RestoreOptions::default());
+    let result = restore_database(
+        &records,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    );
     assert!(
         matches!(&result, Err(Error::InvalidInput { reason }) if reason.contains("import")),
         "{result:?}"
@@ -314,7 +365,10 @@ fn records_and_pages_archives_are_not_confused() {
     create_page_archive(&db, &pages, &key(), &small_chunks()).unwrap();
     let target = dir.path().join("target.db");
     let result = keepsake::import_archive(&pages, &key(), &target);
-    assert!(matches!(result, Err(Error::InvalidInput { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::InvalidInput { .. })),
+        "{result:?}"
+    );
 
     // A chunk size that cannot hold one page is refused before anything is written.
     let tiny = PageArchiveOptions {
@@ -325,7 +379,10 @@ fn records_and_pages_archives_are_not_confused() {
         progress: Progress::default(),
     };
     let result = create_page_archive(&db, &dir.path().join("tiny.keepsake"), &key(), &tiny);
-    assert!(matches!(result, Err(Error::InvalidInput { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::InvalidInput { .. })),
+        "{result:?}"
+    );
     assert!(leftovers(dir.path()).is_empty());
 }
 
@@ -344,7 +401,10 @@ fn the_published_snapshot_vector_restores_to_its_rows() {
         &RestoreOptions::default(),
     )
     .unwrap();
-    assert_eq!((report.page_size, report.database_pages, report.pages), (512, 4, 3));
+    assert_eq!(
+        (report.page_size, report.database_pages, report.pages),
+        (512, 4, 3)
+    );
     assert_eq!(integrity(&restored), "ok");
     let conn = rusqlite::Connection::open(&restored).unwrap();
     let rows: Vec<String> = conn

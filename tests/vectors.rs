@@ -16,8 +16,8 @@ use keepsake::vectors::{
     self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector,
 };
 use keepsake::{
-    ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Item, Limit, Limits,
-    Record, read_summary,
+    ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Item, Limit,
+    Limits, Record, read_summary,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};

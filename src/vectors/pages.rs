@@ -173,7 +173,12 @@ pub(super) fn page_vectors(out: &mut Vec<Vector>) {
         (
             "pages-batch-no-entry",
             "chunk 2, a page batch, holds only its 8-byte fixed part and no entry",
-            |p| vec![good_first(p), (raw_pages(PAGE_SIZE, DATABASE_PAGES, &[]), 0)],
+            |p| {
+                vec![
+                    good_first(p),
+                    (raw_pages(PAGE_SIZE, DATABASE_PAGES, &[]), 0),
+                ]
+            },
             2,
         ),
         (
@@ -266,12 +271,7 @@ pub(super) fn page_vectors(out: &mut Vec<Vector>) {
         (
             "pages-database-pages-differs",
             "chunk 2 declares a database of 5 pages after chunk 1's 4",
-            |p| {
-                vec![
-                    good_first(p),
-                    (raw_pages(PAGE_SIZE, 5, &[(3, &p[2])]), 1),
-                ]
-            },
+            |p| vec![good_first(p), (raw_pages(PAGE_SIZE, 5, &[(3, &p[2])]), 1)],
             2,
         ),
         (
