@@ -39,7 +39,7 @@ pub mod sample;
 pub mod snapshot;
 pub use snapshot::{
     PageArchiveOptions, PageArchiveReport, RestoreOptions, RestoreReport, create_page_archive,
-    restore_database,
+    estimate_page_archive, restore_database,
 };
 pub mod sqlite;
 pub use sqlite::{

@@ -195,9 +195,11 @@ impl SelectionArgs {
             messages: chosen.contains(&Element::Messages),
             consent: chosen.contains(&Element::Consent),
         });
+        let elements_given = elements.is_some();
         cli::SelectionRequest {
             since: self.since,
             until: self.until,
+            elements_given,
             elements: elements.unwrap_or_default(),
             level: self.level,
             chunk_size: self.chunk_size,
@@ -214,7 +216,7 @@ struct EstimateArgs {
     #[command(flatten)]
     selection: SelectionArgs,
     /// What to estimate: the rows `create` archives, or a snapshot of the
-    /// whole database's pages (not supported yet).
+    /// whole database's pages (`create --mode pages`).
     #[arg(long, value_enum, default_value_t = cli::estimate::Mode::Rows)]
     mode: cli::estimate::Mode,
     /// Print one JSON object on stdout instead of a summary.

@@ -419,6 +419,8 @@ pub struct SelectionRequest {
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub elements: Elements,
+    /// Whether `--elements` was given, rather than defaulted.
+    pub elements_given: bool,
     pub level: i32,
     pub chunk_size: Option<u32>,
     pub threads: Option<usize>,
