@@ -10,7 +10,7 @@ use serde::Serialize;
 use keepsake::{ArchiveMode, Identity, PageArchiveOptions, RestoreOptions, WriterOptions};
 
 use super::exit::{Direction, Failure};
-use super::progress_bar::with_progress;
+use super::progress_bar::with_progress_of;
 use super::units::{bytes_human, duration_human, millis};
 use super::{Report, database_bytes, existing_file, library_failure, read_key, refuse_existing};
 
@@ -51,13 +51,18 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
     )?;
     let key = read_key(&request.key_file)?;
     let started = Instant::now();
-    let report = with_progress(!request.json, "snapshotting the database", |progress| {
-        let options = PageArchiveOptions {
-            writer: request.writer.clone(),
-            progress: progress.clone(),
-        };
-        keepsake::create_page_archive(&request.db, &request.out, &key, &options)
-    })
+    let report = with_progress_of(
+        !request.json,
+        "snapshotting the database",
+        "pages",
+        |progress| {
+            let options = PageArchiveOptions {
+                writer: request.writer.clone(),
+                progress: progress.clone(),
+            };
+            keepsake::create_page_archive(&request.db, &request.out, &key, &options)
+        },
+    )
     .map_err(|error| {
         library_failure(
             error,
@@ -125,7 +130,7 @@ pub fn restore(archive: &Path, out: &Path, key_file: &Path, json: bool) -> Resul
     let key = read_key(key_file)?;
     let identities = [Identity::RawKey(key.clone())];
     let started = Instant::now();
-    let report = with_progress(!json, "restoring the database", |progress| {
+    let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
         keepsake::restore_database(
             archive,
             &identities,
