@@ -447,8 +447,13 @@ fn check_integrity(path: &Path) -> Result<()> {
     let verdict: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
     conn.close().map_err(|(_, error)| Error::from(error))?;
     if verdict != "ok" {
-        return Err(Error::invalid(format!(
-            "the restored database fails SQLite's integrity check: {verdict}"
+        // The archive authenticated, so its writer put these pages in: report
+        // it as SQLite would report the database.
+        return Err(Error::Database(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some(format!(
+                "the restored database fails SQLite's integrity check: {verdict}"
+            )),
         )));
     }
     Ok(())

@@ -459,3 +459,110 @@ fn every_page_rule_vector_fails_a_restore_at_its_chunk_and_leaves_nothing() {
     }
     assert!(leftovers(dir.path()).is_empty());
 }
+
+/// A pages archive, written through the public writer, of `pages` (page 1 first).
+fn hand_written(path: &Path, page_size: u32, pages: &[(u32, Vec<u8>)], database_pages: u32) {
+    let metadata = keepsake::snapshot::page_metadata();
+    let mut writer =
+        keepsake::ArchiveWriter::new(Vec::new(), &[&key()], &metadata, &WriterOptions::default())
+            .unwrap();
+    writer.set_page_geometry(page_size, database_pages).unwrap();
+    for (number, data) in pages {
+        writer.write_page(*number, data).unwrap();
+    }
+    let (bytes, trailer) = writer.finish().unwrap();
+    assert_eq!(trailer.pages, pages.len() as u64);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn pages_that_are_not_a_database_fail_the_restore_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let restored = dir.path().join("restored.db");
+    // Not a database at all: SQLite refuses to open it.
+    let garbage = dir.path().join("garbage.keepsake");
+    hand_written(&garbage, 512, &[(1, vec![0x5a; 512])], 1);
+    let result = restore_database(
+        &garbage,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    );
+    assert!(matches!(result, Err(Error::Database(_))), "{result:?}");
+    assert!(!restored.exists());
+    // A real page 1 whose schema points at a table page that never came: the
+    // integrity check fails.
+    let pages = keepsake::vectors::pages::database_pages();
+    let broken = dir.path().join("broken.keepsake");
+    hand_written(
+        &broken,
+        512,
+        &[(1, pages[0].clone()), (3, pages[2].clone())],
+        4,
+    );
+    let result = restore_database(
+        &broken,
+        &identities(),
+        &restored,
+        &RestoreOptions::default(),
+    );
+    assert!(
+        matches!(&result, Err(Error::Database(error)) if error.to_string().contains("integrity")),
+        "{result:?}"
+    );
+    assert!(!restored.exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn the_writer_refuses_what_a_pages_archive_cannot_hold() {
+    let metadata = keepsake::snapshot::page_metadata();
+    let options = WriterOptions::default();
+    let mut writer =
+        keepsake::ArchiveWriter::new(Vec::new(), &[&key()], &metadata, &options).unwrap();
+    assert!(writer.set_page_geometry(1000, 4).is_err());
+    assert!(writer.write_page(1, &[0; 512]).is_err(), "no geometry yet");
+    writer.set_page_geometry(512, 4).unwrap();
+    assert!(
+        writer.write_page(2, &[0; 512]).is_err(),
+        "page 1 comes first"
+    );
+    let mut writer =
+        keepsake::ArchiveWriter::new(Vec::new(), &[&key()], &metadata, &options).unwrap();
+    writer.set_page_geometry(512, 4).unwrap();
+    assert!(writer.write_page(1, &[0; 100]).is_err(), "a short page");
+    writer.write_page(1, &[0; 512]).unwrap();
+    assert!(writer.write_page(1, &[0; 512]).is_err(), "page 1 twice");
+    assert!(
+        writer.write_page(5, &[0; 512]).is_err(),
+        "past the database"
+    );
+    let records = keepsake::Record::Consent(keepsake::Consent {
+        entity_type: keepsake::ConsentEntityType::Inbox,
+        entity: "x".into(),
+        state: keepsake::ConsentState::Allowed,
+        updated_at_ns: 0,
+    });
+    assert!(
+        writer.write_record(&records).is_err(),
+        "records in a pages archive"
+    );
+    // No page at all: no archive.
+    let mut empty =
+        keepsake::ArchiveWriter::new(Vec::new(), &[&key()], &metadata, &options).unwrap();
+    empty.set_page_geometry(512, 4).unwrap();
+    assert!(empty.finish().is_err());
+    // Pages in a records archive: refused up front.
+    let mut records_writer = keepsake::ArchiveWriter::new(
+        Vec::new(),
+        &[&key()],
+        &keepsake::ArchiveMetadata::now(),
+        &options,
+    )
+    .unwrap();
+    assert!(records_writer.set_page_geometry(512, 4).is_err());
+}
