@@ -566,3 +566,102 @@ fn the_writer_refuses_what_a_pages_archive_cannot_hold() {
     .unwrap();
     assert!(records_writer.set_page_geometry(512, 4).is_err());
 }
+
+#[cfg(unix)]
+#[test]
+fn the_cli_points_each_kind_of_archive_to_its_command() {
+    use std::process::Command;
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_keepsake"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample(dir.path());
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, [5u8; 32]).unwrap();
+    let pages = dir.path().join("pages.keepsake");
+    let records = dir.path().join("records.keepsake");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let (code, out, err) = run(&[
+        os("create"),
+        os("--mode"),
+        os("pages"),
+        os("--json"),
+        os("--db"),
+        db.as_os_str(),
+        os("--out"),
+        pages.as_os_str(),
+        os("--key-file"),
+        key_file.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["mode"], "pages");
+    assert!(json["pages"].as_u64().unwrap() > 0);
+    let (code, _, _) = run(&[
+        os("create"),
+        os("--db"),
+        db.as_os_str(),
+        os("--out"),
+        records.as_os_str(),
+        os("--key-file"),
+        key_file.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+
+    let target = dir.path().join("target.db");
+    let (code, _, err) = run(&[
+        os("import"),
+        pages.as_os_str(),
+        os("--db"),
+        target.as_os_str(),
+        os("--key-file"),
+        key_file.as_os_str(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("restore"), "{err}");
+    let (code, _, err) = run(&[
+        os("restore"),
+        records.as_os_str(),
+        os("--out"),
+        target.as_os_str(),
+        os("--key-file"),
+        key_file.as_os_str(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("import"), "{err}");
+    assert!(!target.exists());
+    let (code, _, err) = run(&[
+        os("create"),
+        os("--mode"),
+        os("pages"),
+        os("--elements"),
+        os("consent"),
+        os("--db"),
+        db.as_os_str(),
+        os("--out"),
+        dir.path().join("x.keepsake").as_os_str(),
+        os("--key-file"),
+        key_file.as_os_str(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--mode pages"), "{err}");
+    let (code, out, err) = run(&[
+        os("inspect"),
+        pages.as_os_str(),
+        os("--key-file"),
+        key_file.as_os_str(),
+        os("--json"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["mode"], "pages");
+    assert!(json["pages"].as_u64().unwrap() > 0);
+}
