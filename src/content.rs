@@ -19,6 +19,7 @@ pub(crate) struct ContentTally {
     conversations: u64,
     messages: u64,
     consent: u64,
+    pages: u64,
     plaintext_bytes: u64,
     time_range: Option<(i64, i64)>,
     digest: Sha256,
@@ -89,6 +90,16 @@ impl ContentTally {
         }
     }
 
+    /// Counts the pages of a page batch.
+    pub(crate) fn add_pages(&mut self, pages: u64) {
+        self.pages += pages;
+    }
+
+    /// Pages counted so far.
+    pub(crate) fn pages(&self) -> u64 {
+        self.pages
+    }
+
     /// The trailer for an archive whose final chunk has index `chunk_count`.
     pub(crate) fn trailer(&self, chunk_count: u64) -> Trailer {
         Trailer {
@@ -96,7 +107,7 @@ impl ContentTally {
             conversations: self.conversations,
             messages: self.messages,
             consent: self.consent,
-            pages: 0,
+            pages: self.pages,
             plaintext_bytes: self.plaintext_bytes,
             time_range: self.time_range,
             content_digest: self.digest.clone().finalize().into(),
@@ -131,7 +142,7 @@ impl ContentTally {
             expected.consent,
             expected.pages,
         ) {
-            return mismatch("record counts");
+            return mismatch("record or page counts");
         }
         if found.plaintext_bytes != expected.plaintext_bytes {
             return mismatch("plaintext length");

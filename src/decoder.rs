@@ -14,7 +14,8 @@ use crate::format::{
     Prelude, TRAILER_LEN, Trailer, VERSIONED_PREFIX_LEN,
 };
 use crate::limits::Limits;
-use crate::records::{ArchiveMetadata, Record, decode_batch, decode_exact};
+use crate::pages::{PageBatch, PageSequence};
+use crate::records::{ArchiveMetadata, ArchiveMode, Record, decode_batch, decode_exact};
 
 /// What the decoder found, in archive order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +31,13 @@ pub enum Event {
         chunk: u64,
         /// The records, in archive order.
         records: Vec<Record>,
+    },
+    /// An authenticated page batch, checked against the batches before it.
+    Pages {
+        /// The chunk index.
+        chunk: u64,
+        /// The pages and the database geometry they belong to.
+        batch: PageBatch,
     },
     /// An ignorable chunk this decoder does not interpret, authenticated and skipped.
     Skipped {
@@ -81,6 +89,9 @@ pub struct Decoder {
     opened: Option<Opened>,
     next_chunk: u64,
     tally: ContentTally,
+    /// The archive's mode, once the metadata chunk has been read.
+    mode: Option<ArchiveMode>,
+    pages: PageSequence,
 }
 
 /// What the header gave: the keys and the limits the body must keep.
@@ -117,6 +128,7 @@ pub(crate) struct OpenedFrame {
     frame: FrameHeader,
     body: Vec<u8>,
     records: Option<Result<Vec<Record>>>,
+    pages: Option<Result<PageBatch>>,
 }
 
 /// Authenticates, decompresses and decodes frames of one archive (spec §7.1
@@ -151,10 +163,13 @@ impl FrameOpener {
         // Decoding errors wait for the placement checks, which come first (spec §7.1 step 12).
         let records = (frame.kind == ChunkKind::RECORDS)
             .then(|| decode_batch(&body, frame.chunk, self.max_record_size));
+        let pages = (frame.kind == ChunkKind::PAGES)
+            .then(|| crate::pages::decode_batch(&body, frame.chunk));
         Ok(OpenedFrame {
             frame,
             body,
             records,
+            pages,
         })
     }
 }
@@ -193,6 +208,8 @@ impl Decoder {
             opened: None,
             next_chunk: 0,
             tally: ContentTally::default(),
+            mode: None,
+            pages: PageSequence::default(),
         }
     }
 
@@ -431,6 +448,7 @@ impl Decoder {
             frame,
             body,
             records,
+            pages,
         } = opened;
         let frame = &frame;
         let chunk = frame.chunk;
@@ -452,18 +470,30 @@ impl Decoder {
                 return Err(Error::corrupt(chunk, "the trailer must not be compressed"));
             }
             let trailer = Trailer::parse(&body, chunk)?;
+            if self.mode == Some(ArchiveMode::Pages) && self.pages.is_empty() {
+                return Err(Error::corrupt(
+                    chunk,
+                    "a pages archive ends without any page batch",
+                ));
+            }
             self.tally.check(&trailer, chunk)?;
             return Ok(Event::End(trailer));
         }
 
         self.tally.add_chunk(kind, &body);
         match kind {
-            ChunkKind::METADATA => Ok(Event::Metadata(decode_exact(
-                &body,
-                chunk,
-                "the archive metadata",
-            )?)),
+            ChunkKind::METADATA => {
+                let metadata: ArchiveMetadata = decode_exact(&body, chunk, "the archive metadata")?;
+                self.mode = Some(metadata.mode);
+                Ok(Event::Metadata(metadata))
+            }
             ChunkKind::RECORDS => {
+                if self.mode != Some(ArchiveMode::Records) {
+                    return Err(Error::corrupt(
+                        chunk,
+                        "a record batch in an archive whose mode is pages",
+                    ));
+                }
                 let records =
                     records.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
                 for record in &records {
@@ -473,6 +503,18 @@ impl Decoder {
                     self.tally.add_record(record);
                 }
                 Ok(Event::Records { chunk, records })
+            }
+            ChunkKind::PAGES => {
+                if self.mode != Some(ArchiveMode::Pages) {
+                    return Err(Error::corrupt(
+                        chunk,
+                        "a page batch in an archive whose mode is records",
+                    ));
+                }
+                let batch = pages.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
+                self.pages.add(&batch, chunk)?;
+                self.tally.add_pages(batch.pages.len() as u64);
+                Ok(Event::Pages { chunk, batch })
             }
             kind if kind.is_ignorable() => Ok(Event::Skipped { chunk, kind }),
             kind => Err(Error::UnknownCriticalChunk {

@@ -359,6 +359,23 @@ impl ChunkKind {
     }
 }
 
+/// The page batch layout (spec §6.4): a fixed part, then entries of a page
+/// number and one page of content each.
+pub mod page_batch {
+    /// Length of the fixed part: `page_size` u32le at 0, `database_pages` u32le at 4.
+    pub const FIXED_LEN: usize = 8;
+    /// Offset of `page_size`.
+    pub const PAGE_SIZE_AT: usize = 0;
+    /// Offset of `database_pages`.
+    pub const DATABASE_PAGES_AT: usize = 4;
+    /// Length of an entry's page number (u32le), which the page content follows.
+    pub const PAGE_NUMBER_LEN: usize = 4;
+    /// The smallest page size SQLite uses.
+    pub const MIN_PAGE_SIZE: u32 = 512;
+    /// The largest page size SQLite uses.
+    pub const MAX_PAGE_SIZE: u32 = 65536;
+}
+
 /// Frame flag: this is the final frame (spec §5.1). Also carried in the nonce.
 pub const FLAG_FINAL: u8 = 0x01;
 /// Frame flag: the stored plaintext is a zstd stream.

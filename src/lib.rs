@@ -17,6 +17,7 @@ pub mod error;
 pub mod format;
 pub mod index;
 pub mod limits;
+pub mod pages;
 mod pipeline;
 pub mod progress;
 pub mod reader;
@@ -31,7 +32,7 @@ pub use decoder::{Decoder, Event};
 pub use error::{Error, Limit, Result};
 pub use limits::Limits;
 pub use progress::{Phase, Progress, ProgressEvent};
-pub use reader::{ArchiveReader, ArchiveSummary, read_summary};
+pub use reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
 pub use records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
@@ -43,6 +44,11 @@ pub use writer::{ArchiveWriter, WriterOptions};
 pub mod estimate;
 pub use estimate::{SizeEstimate, estimate_archive};
 pub mod sample;
+pub mod snapshot;
+pub use snapshot::{
+    PageArchiveOptions, PageArchiveReport, RestoreOptions, RestoreReport, create_page_archive,
+    estimate_page_archive, restore_database,
+};
 pub mod sqlite;
 pub use sqlite::{
     CreateOptions, ImportReport, archive_metadata, create_archive, import_archive, verify_archive,

@@ -61,6 +61,9 @@ enum Command {
     /// new archive, and report the chunks lost.
     #[command(after_help = EXIT_STATUS)]
     Salvage(SalvageArgs),
+    /// Rebuild a database from a pages archive (`create --mode pages`) as a new file.
+    #[command(after_help = EXIT_STATUS)]
+    Restore(RestoreArgs),
     /// Run sample, create, inspect, import and verify in a temporary directory.
     Demo(DemoArgs),
     /// Time create, verify and import on a sample database next to sqlite3
@@ -128,8 +131,37 @@ struct CreateArgs {
     /// The key file (from `keepsake keygen`).
     #[arg(long, value_name = "KEYFILE")]
     key_file: PathBuf,
+    /// What to archive: the rows (conversations, messages, consent), or a
+    /// snapshot of the whole database as SQLite pages, rebuilt with `restore`.
+    #[arg(long, value_enum, default_value_t = CreateMode::Rows)]
+    mode: CreateMode,
     #[command(flatten)]
     selection: SelectionArgs,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `create` archives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CreateMode {
+    /// Records, selected with --since, --until and --elements; read back with `import`.
+    Rows,
+    /// Every page of the database, taken in one read transaction; read back with `restore`.
+    Pages,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The pages archive to restore.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The database to write; it must not exist yet.
+    #[arg(long, value_name = "NEW_DB")]
+    out: PathBuf,
+    /// The key file the archive was created with.
+    #[arg(long, value_name = "KEYFILE")]
+    key_file: PathBuf,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -168,9 +200,11 @@ impl SelectionArgs {
             messages: chosen.contains(&Element::Messages),
             consent: chosen.contains(&Element::Consent),
         });
+        let elements_given = elements.is_some();
         cli::SelectionRequest {
             since: self.since,
             until: self.until,
+            elements_given,
             elements: elements.unwrap_or_default(),
             level: self.level,
             chunk_size: self.chunk_size,
@@ -187,7 +221,7 @@ struct EstimateArgs {
     #[command(flatten)]
     selection: SelectionArgs,
     /// What to estimate: the rows `create` archives, or a snapshot of the
-    /// whole database's pages (not supported yet).
+    /// whole database's pages (`create --mode pages`).
     #[arg(long, value_enum, default_value_t = cli::estimate::Mode::Rows)]
     mode: cli::estimate::Mode,
     /// Print one JSON object on stdout instead of a summary.
@@ -336,6 +370,10 @@ fn main() -> ExitCode {
             args.json,
             cli::salvage::salvage(&args.archive, &args.out, &args.key_file),
         ),
+        Command::Restore(args) => (
+            args.json,
+            cli::pages::restore(&args.archive, &args.out, &args.key_file, args.json),
+        ),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
         Command::Bench(args) => (
             args.json,
@@ -353,6 +391,21 @@ fn main() -> ExitCode {
 }
 
 fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
+    if args.mode == CreateMode::Pages {
+        let selection = &args.selection;
+        if selection.since.is_some() || selection.until.is_some() || selection.elements.is_some() {
+            return Err(exit::Failure::usage(
+                "--since, --until and --elements select rows; --mode pages always archives the whole database",
+            ));
+        }
+        return cli::pages::create(&cli::pages::CreatePagesRequest {
+            db: args.db,
+            out: args.out,
+            key_file: args.key_file,
+            writer: args.selection.request().writer(),
+            json: args.json,
+        });
+    }
     cli::create(&cli::CreateRequest {
         db: args.db,
         out: args.out,

@@ -22,6 +22,8 @@ pub enum Phase {
     Verify,
     /// Importing an archive into a database.
     Import,
+    /// Rebuilding a database from a pages archive.
+    Restore,
 }
 
 impl fmt::Display for Phase {
@@ -30,6 +32,7 @@ impl fmt::Display for Phase {
             Phase::Create => "create",
             Phase::Verify => "verify",
             Phase::Import => "import",
+            Phase::Restore => "restore",
         })
     }
 }
@@ -44,7 +47,7 @@ pub struct ProgressEvent {
     /// The archive's size when known: the file length when reading; `None`
     /// while creating, since the size is only known at the end.
     pub bytes_total: Option<u64>,
-    /// Records processed so far.
+    /// Records (or, for a pages archive, database pages) processed so far.
     pub records_done: u64,
     /// Records in all, when known: from the database's counts when creating,
     /// from the trailer of a seekable archive when reading.

@@ -8,6 +8,7 @@ use crate::decoder::{Decoder, Event, FrameOpener, HeaderInfo, OpenedFrame, Seale
 use crate::error::{Error, Result};
 use crate::format::{FINAL_FRAME_LEN, Trailer};
 use crate::limits::Limits;
+use crate::pages::PageBatch;
 use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, Record};
 
@@ -225,13 +226,30 @@ impl<R: Read> ArchiveReader<R> {
 
     /// The next authenticated record batch, or `Ok(None)` once the trailer has
     /// been checked against everything read and the input has ended.
+    ///
+    /// A page batch (an archive of mode pages) is an [`Error::InvalidInput`]
+    /// here rather than skipped: read such an archive with
+    /// [`next_item`](ArchiveReader::next_item).
     pub fn next_batch(&mut self) -> Result<Option<Vec<Record>>> {
+        match self.next_item()? {
+            None => Ok(None),
+            Some(Item::Records(records)) => Ok(Some(records)),
+            Some(Item::Pages(_)) => Err(Error::invalid(
+                "this archive holds database pages, not records; read it with next_item",
+            )),
+        }
+    }
+
+    /// The next authenticated batch of either kind, or `Ok(None)` once the
+    /// trailer has been checked against everything read and the input has ended.
+    pub fn next_item(&mut self) -> Result<Option<Item>> {
         if self.trailer.is_some() {
             return Ok(None);
         }
         loop {
             match self.feeder.next_event()? {
-                Some(Event::Records { records, .. }) => return Ok(Some(records)),
+                Some(Event::Records { records, .. }) => return Ok(Some(Item::Records(records))),
+                Some(Event::Pages { batch, .. }) => return Ok(Some(Item::Pages(batch))),
                 Some(Event::End(trailer)) => {
                     if self.feeder.next_event()?.is_some() {
                         return Err(Error::invalid(
@@ -261,6 +279,15 @@ impl<R: Read> ArchiveReader<R> {
     pub fn chunks_read(&self) -> u64 {
         self.feeder.chunks
     }
+}
+
+/// One authenticated batch from [`ArchiveReader::next_item`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A record batch (an archive of mode records).
+    Records(Vec<Record>),
+    /// A page batch (an archive of mode pages).
+    Pages(PageBatch),
 }
 
 /// What `archive_metadata` tells without decoding the body.

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::format::Trailer;
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress, Tracker};
-use crate::reader::{ArchiveReader, ArchiveSummary, read_summary};
+use crate::reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
@@ -406,6 +406,17 @@ pub fn create_archive(
     })
 }
 
+/// Refuses a destination that already exists (a dangling symbolic link included).
+pub(crate) fn refuse_existing(archive: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(archive).is_ok() {
+        return Err(Error::invalid(format!(
+            "{} already exists; choose another name or remove it first",
+            archive.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Opens the source database of an archive read-only: creating an archive
 /// never changes the database, nor creates one that is not there.
 pub(crate) fn open_source(db: &Path) -> Result<Connection> {
@@ -421,6 +432,14 @@ pub(crate) fn open_source(db: &Path) -> Result<Connection> {
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
+}
+
+/// Makes a rename in `directory` durable. Best effort: some platforms cannot
+/// open a directory, and by now the archive is complete under its final name.
+pub(crate) fn sync_directory(directory: &Path) {
+    if let Ok(handle) = File::open(directory) {
+        let _ = handle.sync_all();
+    }
 }
 
 /// Reads the records `options` selects, in dependency order, passing each to
@@ -498,9 +517,13 @@ pub fn verify_archive_with(
 ) -> Result<VerifyReport> {
     let mut tracker = reading_tracker(archive, key, progress, Phase::Verify);
     let mut reader = open_archive(archive, key)?;
+    // Records, or pages in a pages archive.
     let mut records = 0;
-    while let Some(batch) = reader.next_batch()? {
-        records += batch.len() as u64;
+    while let Some(item) = reader.next_item()? {
+        records += match item {
+            Item::Records(batch) => batch.len() as u64,
+            Item::Pages(batch) => batch.pages.len() as u64,
+        };
         tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
     }
     tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
@@ -526,7 +549,7 @@ fn reading_tracker(archive: &Path, key: &ArchiveKey, progress: &Progress, phase:
     let records = summary
         .as_ref()
         .and_then(|summary| summary.trailer.as_ref())
-        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent);
+        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent + trailer.pages);
     tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
     tracker
 }
@@ -585,7 +608,7 @@ pub fn import_archive_with(
     let mut reader = open_archive(archive, key)?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
-            "this archive holds database pages, not records; it cannot be imported row by row",
+            "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
         ));
     }
     let report = import_into(db, &mut |insert| {

@@ -37,6 +37,8 @@ use crate::records::{
 };
 use crate::writer::{ArchiveWriter, WriterOptions};
 
+pub mod pages;
+
 /// The key every vector is opened with unless it says otherwise: bytes `00 01 … 1f`.
 pub const KEY: [u8; 32] = key_from(0x00);
 /// A second key, for archives with several raw-key slots: bytes `20 21 … 3f`.
@@ -1441,6 +1443,7 @@ pub fn all() -> Vec<Vector> {
     batch_vectors(&mut out);
     trailer_vectors(&mut out);
     end_vectors(&base, &mut out);
+    pages::page_vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -2110,11 +2113,6 @@ fn extension_vectors(out: &mut Vec<Vector>) {
             0x00,
             "a sealed chunk of kind 0x00",
         ),
-        (
-            "page-batch-chunk",
-            ChunkKind::PAGES.0,
-            "a sealed chunk of kind 0x03, reserved for SQLite pages, in a records archive: no reader implements its layout yet",
-        ),
     ] {
         let mut build = Build::new(name, &[KEY], &small());
         build.batch(&records[0]);
@@ -2129,6 +2127,21 @@ fn extension_vectors(out: &mut Vec<Vector>) {
             },
         ));
     }
+
+    // A page batch in a records archive breaks the mode rules (spec §6.1)
+    // whatever its body; readers of earlier revisions reported it as an
+    // unknown critical kind instead.
+    let mut build = Build::new("page-batch-chunk", &[KEY], &small());
+    build.batch(&records[0]);
+    build.chunk(ChunkKind::PAGES, text.clone());
+    build.batch(&records[1]);
+    out.push(build.finish().fails_at(
+        TARGET,
+        "a sealed chunk of kind 0x03 (SQLite pages) in a records archive",
+        Outcome::ChunkFailure {
+            chunk: TARGET as u64,
+        },
+    ));
 }
 
 fn key_slot_vectors(out: &mut Vec<Vector>) {

@@ -14,8 +14,9 @@ use crate::format::{
 };
 use crate::index::IndexBuilder;
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use crate::pages::{BatchBuilder as PageBatchBuilder, batch_len};
 use crate::pipeline::{OrderedPool, default_threads};
-use crate::records::{ArchiveMetadata, BatchBuilder, Record, encode_into, varint_len};
+use crate::records::{ArchiveMetadata, ArchiveMode, BatchBuilder, Record, encode_into, varint_len};
 
 /// The default chunk size: large enough for zstd to find redundancy across
 /// messages, small enough that one chunk per worker stays cheap.
@@ -95,6 +96,11 @@ pub struct ArchiveWriter<W: Write> {
     failed: bool,
     /// The seek index being built, unless the caller turned it off.
     index: Option<IndexBuilder>,
+    /// The mode the metadata chunk declared; `None` for the test vectors'
+    /// hand-built archives, which may write anything.
+    mode: Option<ArchiveMode>,
+    /// The pending page batch of a pages archive, once the geometry is set.
+    pages: Option<PageBatchBuilder>,
     /// Workers compressing and sealing chunks, when there are several.
     pool: Option<OrderedPool<SealJob, Vec<u8>>>,
 }
@@ -136,6 +142,7 @@ impl<W: Write> ArchiveWriter<W> {
         let (header, keys) =
             seal_header((options.chunk_size, options.max_record_size()), &named, rng)?;
         let mut writer = Self::start(sink, &header, keys, options)?;
+        writer.mode = Some(metadata.mode);
         let mut body = Vec::new();
         encode_into(metadata, &mut body)?;
         if body.len() > options.chunk_size as usize {
@@ -185,6 +192,8 @@ impl<W: Write> ArchiveWriter<W> {
             tally: ContentTally::default(),
             failed: false,
             index: Some(IndexBuilder::default()),
+            mode: None,
+            pages: None,
             pool: None,
         };
         writer.pool = pool;
@@ -206,6 +215,11 @@ impl<W: Write> ArchiveWriter<W> {
     /// before any of its messages, and each conversation once (spec §8).
     pub fn write_record(&mut self, record: &Record) -> Result<()> {
         self.guard()?;
+        if self.mode == Some(ArchiveMode::Pages) {
+            return Err(Error::invalid(
+                "a pages archive holds no records; write pages with write_page",
+            ));
+        }
         self.tally.check_order(record).map_err(|why| {
             Error::invalid(format!(
                 "records out of dependency order: {}",
@@ -235,6 +249,56 @@ impl<W: Write> ArchiveWriter<W> {
         Ok(())
     }
 
+    /// Sets the geometry of the database whose pages follow (spec §6.4):
+    /// its page size and its size in pages. Once, before the first
+    /// [`write_page`](ArchiveWriter::write_page), in an archive whose
+    /// metadata mode is [`ArchiveMode::Pages`].
+    pub fn set_page_geometry(&mut self, page_size: u32, database_pages: u32) -> Result<()> {
+        self.guard()?;
+        if self.mode != Some(ArchiveMode::Pages) {
+            return Err(Error::invalid(
+                "pages go only in an archive whose metadata mode is pages",
+            ));
+        }
+        if self.pages.is_some() {
+            return Err(Error::invalid("the page geometry is already set"));
+        }
+        let builder = PageBatchBuilder::new(page_size, database_pages)?;
+        if batch_len(page_size, 1) > self.options.chunk_size as usize {
+            return Err(Error::invalid(format!(
+                "the chunk size {} is too small for one page of {page_size} bytes: it must be at least {}",
+                self.options.chunk_size,
+                batch_len(page_size, 1)
+            )));
+        }
+        self.pages = Some(builder);
+        Ok(())
+    }
+
+    /// Adds database page `number`, `page_size` bytes. Page 1 comes first and
+    /// numbers ascend; pages left out (free-list leaves) are restored as zeros.
+    /// As many pages go in one batch as the chunk size allows.
+    pub fn write_page(&mut self, number: u32, data: &[u8]) -> Result<()> {
+        self.guard()?;
+        let chunk_size = self.options.chunk_size as usize;
+        let builder = self
+            .pages
+            .as_mut()
+            .ok_or_else(|| Error::invalid("set the page geometry before writing pages"))?;
+        if self.tally.pages() == 0 && builder.pending() == 0 && number != 1 {
+            return Err(Error::invalid("the first page written must be page 1"));
+        }
+        if batch_len(builder.page_size(), builder.pending() + 1) > chunk_size {
+            self.flush_batch()?;
+        }
+        let builder = self
+            .pages
+            .as_mut()
+            .ok_or_else(|| Error::invalid("no page geometry"))?;
+        builder.push(number, data)?;
+        Ok(())
+    }
+
     /// Writes any pending batch and the trailer, flushes the sink and returns
     /// it with the trailer written.
     ///
@@ -243,9 +307,12 @@ impl<W: Write> ArchiveWriter<W> {
     /// to it (spec §6.5); when the index would be larger than the chunk size
     /// it is left out and the returned trailer's index fields are zero.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
-        self.guard()?;
-        self.flush_batch()?;
-        self.drain()?;
+        if self.mode == Some(ArchiveMode::Pages) && self.trailer()?.pages == 0 {
+            self.failed = true;
+            return Err(Error::invalid(
+                "a pages archive needs at least page 1 before it is finished",
+            ));
+        }
         let placed = self.write_index()?;
         let mut trailer = self.trailer()?;
         if let Some((chunk, offset)) = placed {
@@ -321,8 +388,15 @@ impl<W: Write> ArchiveWriter<W> {
         }
     }
 
-    /// Writes the pending record batch, if any, as one chunk.
+    /// Writes the pending record or page batch, if any, as one chunk.
     pub(crate) fn flush_batch(&mut self) -> Result<()> {
+        if let Some(builder) = self.pages.as_mut() {
+            let pages = builder.pending() as u64;
+            if let Some(body) = builder.take() {
+                self.tally.add_pages(pages);
+                return self.write_chunk(ChunkKind::PAGES, body);
+            }
+        }
         if self.batch.is_empty() {
             return Ok(());
         }

@@ -143,3 +143,27 @@ fn a_slot_table_of_maximal_declared_length_that_ends_is_truncated() {
     assert!(matches!(result, Err(Error::Truncated { .. })), "{result:?}");
     assert!(peak < 1 << 20, "peak allocation {peak} bytes");
 }
+
+#[test]
+fn a_page_batch_decodes_within_its_own_size() {
+    let _one_at_a_time = MEASURING.lock().unwrap();
+    let pages = 64;
+    let mut body = 512u32.to_le_bytes().to_vec();
+    body.extend_from_slice(&(pages as u32).to_le_bytes());
+    for number in 1..=pages as u32 {
+        body.extend_from_slice(&number.to_le_bytes());
+        body.extend(std::iter::repeat_n(number as u8, 512));
+    }
+    let (batch, peak) = peak_during(|| keepsake::pages::decode_batch(&body, 1).unwrap());
+    assert_eq!(batch.pages.len(), pages);
+    // The pages' bytes once, and one small record per page.
+    let bound = body.len() - 8 - 4 * pages + pages * std::mem::size_of::<keepsake::pages::Page>();
+    assert!(peak <= bound, "peak {peak} over {bound}");
+    // A body that declares huge pages but is short allocates nothing for them.
+    let mut hostile = 65536u32.to_le_bytes().to_vec();
+    hostile.extend_from_slice(&u32::MAX.to_le_bytes());
+    hostile.extend_from_slice(&1u32.to_le_bytes());
+    let (result, peak) = peak_during(|| keepsake::pages::decode_batch(&hostile, 1));
+    assert!(matches!(result, Err(Error::Corrupt { chunk: 1, .. })));
+    assert!(peak < 1024, "peak {peak}");
+}

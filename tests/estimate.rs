@@ -135,6 +135,73 @@ fn an_attachment_heavy_sample_is_estimated_within_15_percent() {
     check_shape(SampleShape::AttachmentHeavy, 120, 6);
 }
 
+/// A page snapshot's estimate against the snapshot it estimates.
+fn check_pages(db: &Path, writer: &WriterOptions, what: &str) -> SizeEstimate {
+    let estimate = keepsake::estimate_page_archive(db, writer).unwrap();
+    let archive = db.parent().unwrap().join("pages.keepsake");
+    let _ = std::fs::remove_file(&archive);
+    let options = keepsake::PageArchiveOptions {
+        writer: writer.clone(),
+        ..Default::default()
+    };
+    let created = keepsake::create_page_archive(db, &archive, &key(), &options).unwrap();
+    let trailer = archive_metadata(&archive, &key()).unwrap().trailer.unwrap();
+    std::fs::remove_file(&archive).unwrap();
+    let error = (estimate.bytes as f64 - created.bytes as f64) / created.bytes as f64;
+    assert!(
+        error.abs() <= TOLERANCE,
+        "{what}: estimated {} bytes, the snapshot has {} ({:+.1}%): {estimate:?}",
+        estimate.bytes,
+        created.bytes,
+        error * 100.0
+    );
+    assert!(estimate.low_bytes <= estimate.bytes && estimate.bytes <= estimate.high_bytes);
+    // The pages, their batches and framing are counted exactly.
+    assert_eq!(estimate.plaintext_bytes, trailer.plaintext_bytes, "{what}");
+    assert_eq!(estimate.chunks, trailer.chunk_count + 1, "{what}");
+    estimate
+}
+
+#[test]
+fn page_snapshots_are_estimated_within_15_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shape, messages, conversations) in [
+        (SampleShape::Mixed, 2000, 20),
+        (SampleShape::TextHeavy, 3000, 12),
+        (SampleShape::AttachmentHeavy, 120, 6),
+        // Over 4 MiB of pages: the compression is sampled, not measured on all.
+        (SampleShape::Mixed, 9000, 30),
+    ] {
+        let db = sample(dir.path(), shape, messages, conversations);
+        for writer in [
+            WriterOptions::default(),
+            WriterOptions {
+                chunk_size: 16 << 10,
+                level: 1,
+                ..WriterOptions::default()
+            },
+        ] {
+            check_pages(
+                &db,
+                &writer,
+                &format!("{shape:?}, {} byte chunks", writer.chunk_size),
+            );
+        }
+        // Free pages do not travel, and the estimate knows it.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DELETE FROM messages WHERE rowid % 2 = 0; PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+        drop(conn);
+        check_pages(
+            &db,
+            &WriterOptions::default(),
+            &format!("{shape:?}, half deleted"),
+        );
+    }
+}
+
 #[test]
 fn chunk_size_and_level_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -316,11 +383,25 @@ fn estimate_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db").to_string_lossy().into_owned();
     assert_eq!(keepsake(&["sample", "--db", &db, "--messages", "5"]).0, 0);
-    let (code, out, err) = keepsake(&["estimate", "--db", &db, "--mode", "pages", "--json"]);
+    let (code, out, err) = keepsake(&[
+        "estimate",
+        "--db",
+        &db,
+        "--mode",
+        "pages",
+        "--since",
+        "2025-01-01T00:00:00Z",
+        "--json",
+    ]);
     assert_eq!(code, 2);
     let failure: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(failure["ok"], false);
-    assert!(err.contains("not supported yet"), "{err}");
+    assert!(err.contains("--mode pages"), "{err}");
+    let (code, out, _) = keepsake(&["estimate", "--db", &db, "--mode", "pages", "--json"]);
+    assert_eq!(code, 0);
+    let estimate: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(estimate["mode"], "pages");
+    assert!(estimate["estimated_bytes"].as_u64().unwrap() > 0);
     let (code, _, err) = keepsake(&[
         "estimate",
         "--db",

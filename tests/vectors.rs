@@ -16,8 +16,8 @@ use keepsake::vectors::{
     self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector,
 };
 use keepsake::{
-    ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Limit, Limits,
-    Record, SeekableArchive, read_summary,
+    ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Item, Limit,
+    Limits, Record, SeekableArchive, read_summary,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -77,8 +77,10 @@ fn read_whole(vector: &Vector) -> Reading {
             ArchiveReader::new(&vector.bytes[..], &identities(vector), Limits::default())?;
         reading.header = Some(reader.header().clone());
         reading.metadata = Some(reader.metadata().clone());
-        while let Some(batch) = reader.next_batch()? {
-            reading.released.extend(batch);
+        while let Some(item) = reader.next_item()? {
+            if let Item::Records(batch) = item {
+                reading.released.extend(batch);
+            }
         }
         reading.trailer = reader.trailer().cloned();
         Ok(())
@@ -408,8 +410,10 @@ fn the_committed_manifest_describes_the_committed_files() {
             let mut reader = ArchiveReader::new(&bytes[..], &[key.into()], Limits::default())?;
             let header = reader.header().clone();
             let metadata = reader.metadata().clone();
-            while let Some(batch) = reader.next_batch()? {
-                released.extend(batch);
+            while let Some(item) = reader.next_item()? {
+                if let Item::Records(batch) = item {
+                    released.extend(batch);
+                }
             }
             facts = Some((header, metadata, reader.trailer().cloned().unwrap()));
             Ok::<_, Error>(())

@@ -303,6 +303,50 @@ fn main() {
         }
     }
 
+    // Page mode: the test vectors' hand-built database as page batches, for
+    // the page_batch target and as a sealed pages archive.
+    let pages = keepsake::vectors::pages::database_pages();
+    let page_size = keepsake::vectors::pages::PAGE_SIZE;
+    let database_pages = keepsake::vectors::pages::DATABASE_PAGES;
+    let batch_of = |numbers: &[u32]| {
+        keepsake::pages::encode_batch(&keepsake::pages::PageBatch {
+            page_size,
+            database_pages,
+            pages: numbers
+                .iter()
+                .map(|&number| keepsake::pages::Page {
+                    number,
+                    data: pages[number as usize - 1].clone(),
+                })
+                .collect(),
+        })
+        .expect("a valid page batch")
+    };
+    let (first, second) = (batch_of(&[1, 2]), batch_of(&[3]));
+    corpus.put("page_batch", "pages-1-2", &first);
+    corpus.put("page_batch", "pages-3", &second);
+    corpus.put("page_batch", "pages-all", &batch_of(&[1, 2, 3, 4]));
+    let pages_metadata = postcard::to_allocvec(&ArchiveMetadata {
+        mode: ArchiveMode::Pages,
+        ..metadata()
+    })
+    .expect("encode metadata");
+    let description = [
+        vec![END_WITH_TRAILER],
+        entry(ChunkKind::METADATA, 0, &pages_metadata),
+        entry(ChunkKind::PAGES, COMPRESS_HERE, &first),
+        entry(ChunkKind::PAGES, 0, &second),
+    ]
+    .concat();
+    assert_eq!(
+        check_decode(&keepsake_fuzz::seal_description(&description)).error,
+        None,
+        "the sealed pages description decodes"
+    );
+    for target in ["sealed", "import"] {
+        corpus.put(target, "pages", &description);
+    }
+
     let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors");
     if let Ok(entries) = fs::read_dir(&vectors) {
         let mut files: Vec<PathBuf> = entries

@@ -23,7 +23,9 @@ use keepsake::format::{
     SIGNATURE_BLOCK_LEN, SUITE_V1, SlotEntry, TAG_LEN, Trailer, slot_kind,
 };
 use keepsake::records::decode_batch;
-use keepsake::{ArchiveKey, ArchiveReader, Decoder, Event, Identity, Limits, Record, read_summary};
+use keepsake::{
+    ArchiveKey, ArchiveReader, Decoder, Event, Identity, Item, Limits, Record, read_summary,
+};
 use sha2::{Digest, Sha256};
 
 /// The key every fuzz target opens archives with.
@@ -175,8 +177,10 @@ fn read_with_reader(data: &[u8]) -> Result<Vec<Record>, String> {
     let mut reader = ArchiveReader::new(data, &identities(), Limits::default())
         .map_err(|error| format!("{error:?}"))?;
     let mut records = Vec::new();
-    while let Some(batch) = reader.next_batch().map_err(|error| format!("{error:?}"))? {
-        records.extend(batch);
+    while let Some(item) = reader.next_item().map_err(|error| format!("{error:?}"))? {
+        if let Item::Records(batch) = item {
+            records.extend(batch);
+        }
     }
     Ok(records)
 }
@@ -233,6 +237,7 @@ pub struct Sealer {
     digest: Sha256,
     plaintext_bytes: u64,
     counts: [u64; 3],
+    pages: u64,
     time_range: Option<(i64, i64)>,
 }
 
@@ -296,6 +301,7 @@ impl Sealer {
             digest: Sha256::new(),
             plaintext_bytes: 0,
             counts: [0; 3],
+            pages: 0,
             time_range: None,
         }
     }
@@ -365,6 +371,12 @@ impl Sealer {
                 }
             }
         }
+        if kind == ChunkKind::PAGES {
+            // A page batch that decodes counts its entries; the rules across
+            // batches are the decoder's to check.
+            self.pages += keepsake::pages::decode_batch(&plain, self.next_chunk)
+                .map_or(0, |batch| batch.pages.len() as u64);
+        }
         self.frame(kind, frame_flags, &stored);
     }
 
@@ -375,7 +387,7 @@ impl Sealer {
             conversations: self.counts[0],
             messages: self.counts[1],
             consent: self.counts[2],
-            pages: 0,
+            pages: self.pages,
             plaintext_bytes: self.plaintext_bytes,
             time_range: self.time_range,
             content_digest: self.digest.clone().finalize().into(),

@@ -22,7 +22,7 @@ use super::{
 pub enum Mode {
     /// The rows `create` archives: conversations, messages and consent.
     Rows,
-    /// A snapshot of the whole database's pages (not supported yet).
+    /// A snapshot of the whole database's pages (`create --mode pages`).
     Pages,
 }
 
@@ -74,11 +74,7 @@ pub fn human_size(estimate: &SizeEstimate) -> String {
 /// `keepsake estimate`.
 pub fn estimate(request: &EstimateRequest) -> Result<Report, Failure> {
     if request.mode == Mode::Pages {
-        return Err(Failure::usage(
-            "--mode pages is not supported yet: archives of whole-database page snapshots \
-             are reserved in the format but not written by this version",
-        )
-        .hint("use --mode rows (the default) to estimate the archive `keepsake create` writes"));
+        return estimate_pages(request);
     }
     let selection = &request.selection;
     selection.check()?;
@@ -136,6 +132,83 @@ pub fn estimate(request: &EstimateRequest) -> Result<Report, Failure> {
             selection: selection.selection(),
             level: options.writer.level,
             chunk_size: options.writer.chunk_size,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct PagesEstimateJson<'a> {
+    ok: bool,
+    command: &'static str,
+    database: Cow<'a, str>,
+    database_bytes: u64,
+    mode: &'static str,
+    estimated_bytes: u64,
+    low_bytes: u64,
+    high_bytes: u64,
+    plaintext_bytes: u64,
+    chunks: u64,
+    compression_ratio: f64,
+    sampled_bytes: u64,
+    level: i32,
+    chunk_size: u32,
+    elapsed_ms: u64,
+}
+
+/// `keepsake estimate --mode pages`.
+fn estimate_pages(request: &EstimateRequest) -> Result<Report, Failure> {
+    let selection = &request.selection;
+    if selection.since.is_some() || selection.until.is_some() || selection.elements_given {
+        return Err(Failure::usage(
+            "--since, --until and --elements select rows; --mode pages always archives the whole database",
+        ));
+    }
+    existing_file(&request.db, "database")?;
+    let writer = selection.writer();
+    let started = Instant::now();
+    let estimate = busy(!request.json, "estimating the snapshot", || {
+        keepsake::estimate_page_archive(&request.db, &writer)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Writing,
+            format!("cannot estimate a snapshot of {}", request.db.display()),
+        )
+    })?;
+    let elapsed = started.elapsed();
+    let database_bytes = database_bytes(&request.db);
+    let human = format!(
+        "{} for a snapshot of {} ({} database), found in {}\n  \
+         pages     {} in {} chunks before compression, compressing to about {:.0}% \
+         (measured on {} of it)\n",
+        human_size(&estimate),
+        request.db.display(),
+        bytes_human(database_bytes),
+        duration_human(elapsed),
+        bytes_human(estimate.plaintext_bytes),
+        estimate.chunks,
+        estimate.compression_ratio * 100.0,
+        bytes_human(estimate.sampled_bytes),
+    );
+    Report::new(
+        human,
+        &PagesEstimateJson {
+            ok: true,
+            command: "estimate",
+            database: request.db.to_string_lossy(),
+            database_bytes,
+            mode: "pages",
+            estimated_bytes: estimate.bytes,
+            low_bytes: estimate.low_bytes,
+            high_bytes: estimate.high_bytes,
+            plaintext_bytes: estimate.plaintext_bytes,
+            chunks: estimate.chunks,
+            compression_ratio: estimate.compression_ratio,
+            sampled_bytes: estimate.sampled_bytes,
+            level: writer.level,
+            chunk_size: writer.chunk_size,
             elapsed_ms: millis(elapsed),
         },
     )

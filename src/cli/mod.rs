@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod estimate;
 pub mod exit;
+pub mod pages;
 pub mod progress_bar;
 pub mod salvage;
 pub mod units;
@@ -426,6 +427,8 @@ pub struct SelectionRequest {
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub elements: Elements,
+    /// Whether `--elements` was given, rather than defaulted.
+    pub elements_given: bool,
     pub level: i32,
     pub chunk_size: Option<u32>,
     pub threads: Option<usize>,
@@ -446,7 +449,7 @@ impl SelectionRequest {
         Ok(())
     }
 
-    fn writer(&self) -> WriterOptions {
+    pub fn writer(&self) -> WriterOptions {
         WriterOptions {
             chunk_size: self
                 .chunk_size
@@ -592,6 +595,7 @@ struct InspectJson<'a> {
     creator: &'a str,
     selection: Selection,
     counts: Option<Counts>,
+    pages: Option<u64>,
     time_range: Option<TimeRange>,
     chunks: Option<u64>,
     plaintext_bytes: Option<u64>,
@@ -631,9 +635,21 @@ pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
         if summary.key_slots == 1 { "" } else { "s" },
         time_human(metadata.created_at_ns),
         metadata.creator,
-        selection.human(),
+        match metadata.mode {
+            ArchiveMode::Pages => "the whole database, as SQLite pages".to_owned(),
+            ArchiveMode::Records => selection.human(),
+        },
     );
-    if let Some(trailer) = trailer {
+    if let Some(trailer) = trailer
+        && metadata.mode == ArchiveMode::Pages
+    {
+        human.push_str(&format!(
+            "pages     {} SQLite pages of a whole-database snapshot (rebuild with `keepsake restore`)\nchunks    {} ({} before compression)\n",
+            trailer.pages,
+            trailer.chunk_count + 1,
+            bytes_human(trailer.plaintext_bytes),
+        ));
+    } else if let Some(trailer) = trailer {
         human.push_str(&format!(
             "records   {}\nmessages  {}\nchunks    {} ({} before compression)\n",
             Counts::from(trailer).human(),
@@ -668,6 +684,7 @@ pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
             creator: &metadata.creator,
             selection,
             counts,
+            pages: trailer.map(|trailer| trailer.pages),
             time_range: TimeRange::new(time_range),
             chunks: trailer.map(|trailer| trailer.chunk_count + 1),
             seek_index_chunk: trailer
@@ -692,6 +709,7 @@ struct VerifyJson<'a> {
     creator: &'a str,
     selection: Selection,
     counts: Counts,
+    pages: u64,
     time_range: Option<TimeRange>,
     elapsed_ms: u64,
 }
@@ -718,15 +736,25 @@ pub fn verify(archive: &Path, key_file: &Path, json: bool) -> Result<Report, Fai
     let report = verify_archive(archive, &key, !json)?;
     let elapsed = started.elapsed();
     let counts = Counts::from(&report.trailer);
-    let human = format!(
-        "{} is intact: {} chunks ({}) authenticated in {}\n  records   {}\n  messages  {}\n",
+    let mut human = format!(
+        "{} is intact: {} chunks ({}) authenticated in {}\n",
         archive.display(),
         report.chunks,
         bytes_human(report.bytes),
         duration_human(elapsed),
-        counts.human(),
-        TimeRange::human(report.trailer.time_range),
     );
+    if report.metadata.mode == ArchiveMode::Pages {
+        human.push_str(&format!(
+            "  pages     {} SQLite pages of a whole-database snapshot\n",
+            report.trailer.pages
+        ));
+    } else {
+        human.push_str(&format!(
+            "  records   {}\n  messages  {}\n",
+            counts.human(),
+            TimeRange::human(report.trailer.time_range),
+        ));
+    }
     Report::new(
         human,
         &VerifyJson {
@@ -742,6 +770,7 @@ pub fn verify(archive: &Path, key_file: &Path, json: bool) -> Result<Report, Fai
             creator: &report.metadata.creator,
             selection: Selection::of(&report.metadata),
             counts,
+            pages: report.trailer.pages,
             time_range: TimeRange::new(report.trailer.time_range),
             elapsed_ms: millis(elapsed),
         },

@@ -12,6 +12,16 @@ use super::units::bytes_human;
 /// Runs `work` with a progress bar on stderr when `show` and stderr is a
 /// terminal, handing it the [`Progress`] that drives the bar.
 pub fn with_progress<T>(show: bool, message: &'static str, work: impl FnOnce(&Progress) -> T) -> T {
+    with_progress_of(show, message, "records", work)
+}
+
+/// As [`with_progress`], counting `unit` (such as "pages") instead of records.
+pub fn with_progress_of<T>(
+    show: bool,
+    message: &'static str,
+    unit: &'static str,
+    work: impl FnOnce(&Progress) -> T,
+) -> T {
     let bar = if show && std::io::stderr().is_terminal() {
         ProgressBar::new_spinner()
     } else {
@@ -20,7 +30,7 @@ pub fn with_progress<T>(show: bool, message: &'static str, work: impl FnOnce(&Pr
     bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
     let shown = bar.clone();
-    let progress = Progress::new(move |event| update(&shown, event));
+    let progress = Progress::new(move |event| update(&shown, unit, event));
     let result = work(&progress);
     bar.finish_and_clear();
     result
@@ -31,14 +41,14 @@ pub fn busy<T>(show: bool, message: &'static str, work: impl FnOnce() -> T) -> T
     with_progress(show, message, |_| work())
 }
 
-fn update(bar: &ProgressBar, event: &ProgressEvent) {
+fn update(bar: &ProgressBar, unit: &str, event: &ProgressEvent) {
     match event.records_total {
         Some(total) if bar.length() != Some(total) => {
             bar.set_length(total);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {msg} [{bar:30}] {pos}/{len} records, {prefix} (eta {eta})",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} {{msg}} [{{bar:30}}] {{pos}}/{{len}} {unit}, {{prefix}} (eta {{eta}})"
+                ))
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );

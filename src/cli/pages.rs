@@ -1,0 +1,187 @@
+//! `keepsake create --mode pages` and `keepsake restore`: whole-database
+//! snapshots as SQLite pages, and the database rebuilt from one.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use keepsake::{ArchiveMode, Identity, PageArchiveOptions, RestoreOptions, WriterOptions};
+
+use super::exit::{Direction, Failure};
+use super::progress_bar::with_progress_of;
+use super::units::{bytes_human, duration_human, millis};
+use super::{Report, database_bytes, existing_file, library_failure, read_key, refuse_existing};
+
+/// What `keepsake create --mode pages` was asked to do.
+#[derive(Debug)]
+pub struct CreatePagesRequest {
+    pub db: PathBuf,
+    pub out: PathBuf,
+    pub key_file: PathBuf,
+    pub writer: WriterOptions,
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct CreatePagesJson<'a> {
+    ok: bool,
+    command: &'static str,
+    mode: &'static str,
+    archive: Cow<'a, str>,
+    archive_bytes: u64,
+    database: Cow<'a, str>,
+    database_bytes: u64,
+    page_size: u32,
+    database_pages: u32,
+    pages: u64,
+    level: i32,
+    chunk_size: u32,
+    elapsed_ms: u64,
+}
+
+/// `keepsake create --mode pages`.
+pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
+    existing_file(&request.db, "database")?;
+    refuse_existing(
+        &request.out,
+        "create never replaces a file",
+        "choose another --out, or move the old file away first",
+    )?;
+    let key = read_key(&request.key_file)?;
+    let started = Instant::now();
+    let report = with_progress_of(
+        !request.json,
+        "snapshotting the database",
+        "pages",
+        |progress| {
+            let options = PageArchiveOptions {
+                writer: request.writer.clone(),
+                progress: progress.clone(),
+            };
+            keepsake::create_page_archive(&request.db, &request.out, &key, &options)
+        },
+    )
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Writing,
+            format!(
+                "cannot create {} from {}",
+                request.out.display(),
+                request.db.display()
+            ),
+        )
+    })?;
+    let elapsed = started.elapsed();
+    let database_bytes = database_bytes(&request.db);
+    let human = format!(
+        "created {}: {} from a {} database, in {}\n  mode      pages: a snapshot of the whole database\n  pages     {} of {} ({} bytes each; free pages left out)\n",
+        request.out.display(),
+        bytes_human(report.bytes),
+        bytes_human(database_bytes),
+        duration_human(elapsed),
+        report.pages,
+        report.database_pages,
+        report.page_size,
+    );
+    Report::new(
+        human,
+        &CreatePagesJson {
+            ok: true,
+            command: "create",
+            mode: "pages",
+            archive: request.out.to_string_lossy(),
+            archive_bytes: report.bytes,
+            database: request.db.to_string_lossy(),
+            database_bytes,
+            page_size: report.page_size,
+            database_pages: report.database_pages,
+            pages: report.pages,
+            level: request.writer.level,
+            chunk_size: request.writer.chunk_size,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct RestoreJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    database: Cow<'a, str>,
+    database_bytes: u64,
+    page_size: u32,
+    database_pages: u32,
+    pages: u64,
+    elapsed_ms: u64,
+}
+
+/// `keepsake restore`.
+pub fn restore(archive: &Path, out: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
+    existing_file(archive, "archive")?;
+    refuse_existing(
+        out,
+        "restore only writes a new database",
+        "choose another --out; to add an archive's records to an existing database, use import",
+    )?;
+    let key = read_key(key_file)?;
+    let identities = [Identity::RawKey(key.clone())];
+    let started = Instant::now();
+    let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
+        keepsake::restore_database(
+            archive,
+            &identities,
+            out,
+            &RestoreOptions {
+                progress: progress.clone(),
+            },
+        )
+    })
+    .map_err(|error| {
+        let records = matches!(
+            keepsake::archive_metadata(archive, &key),
+            Ok(summary) if summary.metadata.mode == ArchiveMode::Records
+        );
+        let failure = library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot restore {} into {}", archive.display(), out.display()),
+        );
+        if records {
+            failure.hint(format!(
+                "this is a records archive: add its records to a database with `keepsake import {} --db DB`",
+                archive.display()
+            ))
+        } else {
+            failure.hint(format!("nothing was written to {}", out.display()))
+        }
+    })?;
+    let elapsed = started.elapsed();
+    let human = format!(
+        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), integrity check ok\n",
+        archive.display(),
+        out.display(),
+        bytes_human(report.bytes),
+        duration_human(elapsed),
+        report.pages,
+        report.database_pages,
+        report.page_size,
+    );
+    Report::new(
+        human,
+        &RestoreJson {
+            ok: true,
+            command: "restore",
+            archive: archive.to_string_lossy(),
+            database: out.to_string_lossy(),
+            database_bytes: report.bytes,
+            page_size: report.page_size,
+            database_pages: report.database_pages,
+            pages: report.pages,
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
