@@ -12,17 +12,22 @@ pub mod compress;
 mod content;
 pub mod crypto;
 pub mod decoder;
+pub mod edit;
 pub mod error;
 pub mod format;
+pub mod keytext;
 pub mod limits;
 mod pipeline;
 pub mod progress;
 pub mod reader;
 pub mod records;
+pub mod signature;
+pub mod slots;
 pub mod writer;
 
 pub use crypto::{ArchiveKey, Identity};
 pub use decoder::{Decoder, Event};
+pub use edit::{SlotInfo, SlotSelector, add_slot, list_slots, remove_slot};
 pub use error::{Error, Limit, Result};
 pub use limits::Limits;
 pub use progress::{Phase, Progress, ProgressEvent};
@@ -31,6 +36,8 @@ pub use records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
 };
+pub use signature::{SignatureStatus, Signer, SigningKey};
+pub use slots::{Argon2Params, Opener, Passphrase, Recipient, X25519Identity, X25519Recipient};
 pub use writer::{ArchiveWriter, WriterOptions};
 pub mod estimate;
 pub use estimate::{SizeEstimate, estimate_archive};

@@ -10,6 +10,7 @@ use crate::format::{FINAL_FRAME_LEN, Trailer};
 use crate::limits::Limits;
 use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, Record};
+use crate::signature::SignatureStatus;
 
 /// How much is read from the source at a time.
 const READ_BUFFER_LEN: usize = 64 * 1024;
@@ -276,6 +277,8 @@ pub struct ArchiveSummary {
     pub trailer: Option<Trailer>,
     /// The archive's length in bytes.
     pub archive_bytes: u64,
+    /// What the trailer's signature block says (spec §6.6.3).
+    pub signature: SignatureStatus,
 }
 
 /// Reads the header, the metadata chunk and the trailer of a seekable
@@ -313,7 +316,9 @@ pub fn read_summary<R: Read + Seek>(
             _ => Error::Io(error),
         })?;
     let trailer = decoder.open_final_frame(&tail, archive_bytes)?;
+    let signature = SignatureStatus::of(&header.prelude.to_bytes(), &trailer);
     Ok(ArchiveSummary {
+        signature,
         format_version: header.format_version,
         key_slots: header.key_slots,
         metadata,

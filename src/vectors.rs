@@ -23,7 +23,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{ArchiveKey, seal_header};
+use crate::crypto::{ArchiveKey, Recipient, seal_header};
 use crate::error::{Error, Limit};
 use crate::format::{
     CHECK_LEN, ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, Header, HeaderLen,
@@ -596,6 +596,10 @@ fn entry(vector: &Vector) -> EntryJson {
             entry.limit = Some(match limit {
                 Limit::ChunkSize => "chunk_size",
                 Limit::RecordSize => "record_size",
+                Limit::Argon2Memory => "argon2_memory",
+                Limit::Argon2Passes => "argon2_passes",
+                Limit::Argon2Lanes => "argon2_lanes",
+                Limit::PassphraseSlots => "passphrase_slots",
             })
         }
         Outcome::CriticalUnknownChunk { chunk, kind } => {
@@ -755,9 +759,11 @@ impl Build {
         edit: impl FnOnce(&mut Header, &mut ChaCha20Rng),
     ) -> Build {
         let mut rng = rng(name);
-        let keys: Vec<(ArchiveKey, &str)> = slots.iter().map(|(k, n)| (key(*k), *n)).collect();
-        let named: Vec<(&ArchiveKey, &str)> = keys.iter().map(|(k, n)| (k, *n)).collect();
-        let (mut header, keys) = seal_header(limits, &named, &mut rng).expect("vector header");
+        let recipients: Vec<Recipient> = slots
+            .iter()
+            .map(|(k, n)| Recipient::raw_key(key(*k)).named(*n))
+            .collect();
+        let (mut header, keys) = seal_header(limits, &recipients, &mut rng).expect("vector header");
         edit(&mut header, &mut rng);
         header.mac = keys.mac(&header).expect("vector header");
         let writer =
@@ -2107,8 +2113,10 @@ fn key_slot_vectors(out: &mut Vec<Vector>) {
         },
     );
     build.batch(&records[0]);
-    out.push(build.finish().success(
-        "a slot of reserved kind 0x0002 (passphrase) before the raw-key slot: skipped unread",
+    out.push(build.finish().fails_at(
+        0,
+        "a passphrase slot (kind 0x0002) of 60 bytes instead of 76 before the raw-key slot; written when the kind was reserved, it is malformed now that the kind is defined",
+        Outcome::HeaderFailure(HeaderError::HeaderCorrupt),
     ));
 
     let mut build = Build::sealed_with_metadata(
@@ -2200,7 +2208,34 @@ fn key_slot_vectors(out: &mut Vec<Vector>) {
     build.batch(&records[0]);
     out.push(build.finish().fails_at(
         0,
-        "the only slots are of reserved kinds 0x0002 and 0x0003, which no reader implements yet",
+        "a passphrase slot of 60 bytes instead of 76 and a random X25519 slot; written when both kinds were reserved, the passphrase slot is malformed now that the kind is defined",
+        Outcome::HeaderFailure(HeaderError::HeaderCorrupt),
+    ));
+
+    let mut build = Build::sealed_with_metadata(
+        "only-unassigned-slot-kinds",
+        limits,
+        &[(KEY, "")],
+        &small(),
+        |header, rng| {
+            header.slots = vec![
+                SlotEntry {
+                    kind: 0x0004,
+                    name: String::new(),
+                    body: random_bytes(rng, 80),
+                },
+                SlotEntry {
+                    kind: 0xFFFF,
+                    name: "future".to_owned(),
+                    body: Vec::new(),
+                },
+            ];
+        },
+    );
+    build.batch(&records[0]);
+    out.push(build.finish().fails_at(
+        0,
+        "the only slots are of unassigned kinds 0x0004 and 0xFFFF, which no reader of this revision implements",
         Outcome::HeaderFailure(HeaderError::NoSupportedSlot),
     ));
 
@@ -2434,9 +2469,9 @@ fn header_vectors(base: &Built, out: &mut Vec<Vector>) {
     ));
     out.push(vector(
         "slot-kind-changed-table-check-recomputed",
-        "the only slot's kind changed to reserved 0x0002 with table_check recomputed: no slot of a supported kind",
+        "the only slot's kind changed to 0x0002 (passphrase) with table_check recomputed: an 80-byte passphrase slot is malformed",
         fix_table_check(set(b, slot, &[2, 0])),
-        Outcome::HeaderFailure(HeaderError::NoSupportedSlot),
+        corrupt,
     ));
     out.push(vector(
         "slot-entry-overruns-table",

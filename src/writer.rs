@@ -7,14 +7,17 @@ use rand::{CryptoRng, RngCore};
 
 use crate::compress::Compressor;
 use crate::content::ContentTally;
-use crate::crypto::{ArchiveKey, HeaderKeys, PayloadCipher, seal_header};
+use crate::crypto::{HeaderKeys, PayloadCipher, seal_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
 };
+use crate::format::{PRELUDE_LEN, Prelude};
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, BatchBuilder, Record, encode_into, varint_len};
+use crate::signature::SigningKey;
+use crate::slots::Recipient;
 
 /// The default chunk size: large enough for zstd to find redundancy across
 /// messages, small enough that one chunk per worker stays cheap.
@@ -38,6 +41,8 @@ pub struct WriterOptions {
     /// Worker threads that compress and seal chunks; one seals on the
     /// caller's thread. The bytes written are the same whatever the number.
     pub threads: usize,
+    /// When set, the trailer carries an Ed25519 signature by this key (spec §6.6.3).
+    pub signing_key: Option<SigningKey>,
 }
 
 impl Default for WriterOptions {
@@ -46,6 +51,7 @@ impl Default for WriterOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             level: DEFAULT_LEVEL,
             threads: default_threads(),
+            signing_key: None,
         }
     }
 }
@@ -83,6 +89,7 @@ impl WriterOptions {
 /// or the archive has no final chunk and every reader rejects it as truncated.
 pub struct ArchiveWriter<W: Write> {
     sink: W,
+    prelude: [u8; PRELUDE_LEN],
     cipher: PayloadCipher,
     compressor: Compressor,
     options: WriterOptions,
@@ -107,31 +114,36 @@ impl<W: Write> std::fmt::Debug for ArchiveWriter<W> {
 }
 
 impl<W: Write> ArchiveWriter<W> {
-    /// Starts an archive that each of `keys` opens: writes the header and the
-    /// metadata chunk, with a fresh file key and salt from the system's generator.
-    pub fn new(
+    /// Starts an archive that each of `recipients` opens (one key slot each):
+    /// writes the header and the metadata chunk, with a fresh file key and
+    /// salt from the system's generator. Pass `&[&key]` for one raw key, or
+    /// [`Recipient`]s for passphrases, X25519 recipients and slot names.
+    pub fn new<R: Clone + Into<Recipient>>(
         sink: W,
-        keys: &[&ArchiveKey],
+        recipients: &[R],
         metadata: &ArchiveMetadata,
         options: &WriterOptions,
     ) -> Result<Self> {
-        Self::with_rng(sink, keys, metadata, options, &mut rand::rngs::OsRng)
+        Self::with_rng(sink, recipients, metadata, options, &mut rand::rngs::OsRng)
     }
 
     /// As [`ArchiveWriter::new`], drawing the file key, salt and slot salts from
     /// `rng`. Only a deterministic generator for test vectors should pass
     /// anything but a system generator here.
-    pub fn with_rng(
+    pub fn with_rng<R: Clone + Into<Recipient>>(
         sink: W,
-        keys: &[&ArchiveKey],
+        recipients: &[R],
         metadata: &ArchiveMetadata,
         options: &WriterOptions,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
         options.validate()?;
-        let named: Vec<(&ArchiveKey, &str)> = keys.iter().map(|key| (*key, "")).collect();
-        let (header, keys) =
-            seal_header((options.chunk_size, options.max_record_size()), &named, rng)?;
+        let recipients: Vec<Recipient> = recipients.iter().cloned().map(Into::into).collect();
+        let (header, keys) = seal_header(
+            (options.chunk_size, options.max_record_size()),
+            &recipients,
+            rng,
+        )?;
         let mut writer = Self::start(sink, &header, keys, options)?;
         let mut body = Vec::new();
         encode_into(metadata, &mut body)?;
@@ -172,6 +184,7 @@ impl<W: Write> ArchiveWriter<W> {
         };
         let mut writer = ArchiveWriter {
             sink,
+            prelude: Prelude::to_bytes(&header.prelude),
             cipher: keys.payload,
             compressor: Compressor::new(options.level)?,
             options: options.clone(),
@@ -231,7 +244,10 @@ impl<W: Write> ArchiveWriter<W> {
     /// Writes any pending batch and the trailer, flushes the sink and returns
     /// it with the trailer written.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
-        let trailer = self.trailer()?;
+        let mut trailer = self.trailer()?;
+        if let Some(key) = &self.options.signing_key {
+            key.sign(&self.prelude, &mut trailer);
+        }
         self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
         Ok((self.into_sink()?, trailer))
     }

@@ -45,8 +45,8 @@ fn check(db: &Path, options: &CreateOptions, what: &str) -> (SizeEstimate, u64) 
     let dir = db.parent().unwrap();
     let archive = dir.join("check.keepsake");
     let _ = std::fs::remove_file(&archive);
-    let created = create_archive(db, &archive, &key(), options).unwrap();
-    let trailer = archive_metadata(&archive, &key())
+    let created = create_archive(db, &archive, &[key()], options).unwrap();
+    let trailer = archive_metadata(&archive, &[key().into()])
         .unwrap()
         .trailer
         .expect("a seekable archive's trailer is read");

@@ -20,6 +20,8 @@ pub const WRONG_KEY: u8 = 3;
 pub const DAMAGED: u8 = 4;
 /// The archive needs a newer Keepsake.
 pub const UNSUPPORTED: u8 = 5;
+/// The archive is intact but not validly signed by the trusted signer.
+pub const UNTRUSTED: u8 = 6;
 
 /// Whether an operation reads an archive or writes one: a size over a limit
 /// is damage in an archive being read, and a plain failure while writing.
@@ -102,7 +104,14 @@ pub fn classify(error: &Error, direction: Direction) -> (u8, &'static str, Optio
         Error::WrongKey => (
             WRONG_KEY,
             "wrong_key",
-            Some("check that --key-file is the key this archive was created with"),
+            Some(
+                "check that --key-file, --passphrase-env or --identity is one this archive was created for",
+            ),
+        ),
+        Error::UntrustedSignature { .. } => (
+            UNTRUSTED,
+            "untrusted_signature",
+            Some("the archive may not come from the installation you expect"),
         ),
         Error::NotAnArchive => (
             DAMAGED,
@@ -253,6 +262,7 @@ mod tests {
             ),
             (Error::InvalidKey { reason: "x".into() }, USAGE),
             (Error::Cancelled, FAILURE),
+            (Error::UntrustedSignature { reason: "x".into() }, UNTRUSTED),
             (Error::Io(std::io::Error::other("x")), FAILURE),
         ];
         for (error, code) in cases {
