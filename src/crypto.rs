@@ -216,13 +216,18 @@ enum SlotTry {
     NotOurs,
 }
 
-fn try_raw_slot(key: &ArchiveKey, body: &[u8]) -> Result<SlotTry> {
+fn check_raw_slot(body: &[u8]) -> Result<()> {
     if body.len() != RAW_SLOT_LEN {
         return Err(Error::header(format!(
             "a raw-key slot is {} bytes long instead of {RAW_SLOT_LEN}",
             body.len()
         )));
     }
+    Ok(())
+}
+
+fn try_raw_slot(key: &ArchiveKey, body: &[u8]) -> Result<SlotTry> {
+    check_raw_slot(body)?;
     let (salt, rest) = body.split_at(RAW_SLOT_SALT_LEN);
     let (stored_check, wrapped) = rest.split_at(RAW_SLOT_CHECK_LEN);
     let mut check = [0; RAW_SLOT_CHECK_LEN];
@@ -295,6 +300,7 @@ pub(crate) fn open_file_key(header: &Header, identities: &[Identity]) -> Result<
         match slot.kind {
             slot_kind::RAW_KEY => {
                 known_slots += 1;
+                check_raw_slot(&slot.body)?;
                 for identity in identities {
                     let Identity::RawKey(key) = identity else {
                         continue;
