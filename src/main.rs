@@ -49,6 +49,9 @@ enum Command {
         /// (`keepsakesig1...`) for `verify --trusted-signer`.
         #[arg(long)]
         ed25519: bool,
+        /// Print one JSON object on stdout instead of a summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a database of realistic sample conversations, messages and consent.
     Sample(SampleArgs),
@@ -354,13 +357,14 @@ fn main() -> ExitCode {
             out,
             x25519,
             ed25519,
+            json,
         } => {
             let kind = match (x25519, ed25519) {
                 (true, _) => cli::KeyKind::X25519,
                 (_, true) => cli::KeyKind::Ed25519,
                 _ => cli::KeyKind::Raw,
             };
-            (false, cli::keygen(&out, kind))
+            (json, cli::keygen(&out, kind))
         }
         Command::Sample(args) => (
             args.json,
