@@ -23,7 +23,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{ArchiveKey, Recipient, seal_header};
+use crate::crypto::{ArchiveKey, Identity, Passphrase, Recipient, X25519Identity, seal_header};
 use crate::error::{Error, Limit};
 use crate::format::{
     CHECK_LEN, ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, Header, HeaderLen,
@@ -35,6 +35,7 @@ use crate::records::{
     Conversation, ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
     encode_record,
 };
+use crate::signature::SignatureStatus;
 use crate::writer::{ArchiveWriter, WriterOptions};
 
 /// The key every vector is opened with unless it says otherwise: bytes `00 01 … 1f`.
@@ -206,6 +207,21 @@ pub struct Vector {
     pub released: Vec<Record>,
     /// For a success: header facts, metadata and trailer.
     pub expected: Option<Expected>,
+    /// What the reader opens it with; [`VectorOpener::RawKey`] uses `key`.
+    pub opener: VectorOpener,
+    /// The signature status a reader must report, for the vectors that state one.
+    pub signature: Option<SignatureStatus>,
+}
+
+/// The one identity a vector is read with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VectorOpener {
+    /// The raw key `Vector::key`.
+    RawKey,
+    /// A passphrase.
+    Passphrase(String),
+    /// An X25519 identity, by its 32 secret bytes.
+    X25519([u8; 32]),
 }
 
 impl Vector {
@@ -218,11 +234,23 @@ impl Vector {
             outcome,
             released: Vec::new(),
             expected: None,
+            opener: VectorOpener::RawKey,
+            signature: None,
         }
     }
 
     fn with_key(mut self, key: [u8; 32]) -> Vector {
         self.key = key;
+        self
+    }
+
+    fn with_signature(mut self, status: SignatureStatus) -> Vector {
+        self.signature = Some(status);
+        self
+    }
+
+    fn with_opener(mut self, opener: VectorOpener) -> Vector {
+        self.opener = opener;
         self
     }
 
@@ -234,6 +262,17 @@ impl Vector {
     /// The key as the reader takes it.
     pub fn archive_key(&self) -> ArchiveKey {
         ArchiveKey::from_bytes(self.key)
+    }
+
+    /// The identities to read the vector with.
+    pub fn identities(&self) -> Vec<Identity> {
+        vec![match &self.opener {
+            VectorOpener::RawKey => self.archive_key().into(),
+            VectorOpener::Passphrase(text) => Passphrase::new(text.as_str())
+                .expect("vector passphrases are not empty")
+                .into(),
+            VectorOpener::X25519(secret) => X25519Identity::from_bytes(*secret).into(),
+        }]
     }
 
     /// The archive's file name in `test-vectors/`.
@@ -493,7 +532,12 @@ struct EntryJson {
     file: String,
     file_sha256: String,
     description: String,
-    key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passphrase: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'static str>,
@@ -519,6 +563,16 @@ struct EntryJson {
     metadata: Option<MetadataJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     trailer: Option<TrailerJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<SignatureJson>,
+}
+
+/// The signature status a reader must report (spec §6.6.3).
+#[derive(Serialize)]
+struct SignatureJson {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -558,7 +612,20 @@ fn entry(vector: &Vector) -> EntryJson {
         file: vector.file_name(),
         file_sha256: hex(&Sha256::digest(&vector.bytes)),
         description: vector.description.clone(),
-        key: hex(&vector.key),
+        key: (vector.opener == VectorOpener::RawKey).then(|| hex(&vector.key)),
+        passphrase: match &vector.opener {
+            VectorOpener::Passphrase(text) => Some(text.clone()),
+            _ => None,
+        },
+        identity: match &vector.opener {
+            VectorOpener::X25519(secret) => Some(
+                X25519Identity::from_bytes(*secret)
+                    .to_text()
+                    .as_str()
+                    .to_owned(),
+            ),
+            _ => None,
+        },
         outcome: vector.outcome.word(),
         error: None,
         suite: None,
@@ -573,6 +640,10 @@ fn entry(vector: &Vector) -> EntryJson {
         header: None,
         metadata: None,
         trailer: None,
+        signature: vector.signature.map(|status| SignatureJson {
+            status: status.word(),
+            signer: status.signer().map(|signer| signer.to_string()),
+        }),
     };
     match vector.outcome {
         Outcome::Success | Outcome::WrongKey => {}
@@ -758,11 +829,22 @@ impl Build {
         options: &WriterOptions,
         edit: impl FnOnce(&mut Header, &mut ChaCha20Rng),
     ) -> Build {
-        let mut rng = rng(name);
         let recipients: Vec<Recipient> = slots
             .iter()
             .map(|(k, n)| Recipient::raw_key(key(*k)).named(*n))
             .collect();
+        Build::sealed_for(name, limits, &recipients, options, edit)
+    }
+
+    /// [`Build::sealed`] with slots for any recipients.
+    fn sealed_for(
+        name: &str,
+        limits: (u32, u32),
+        recipients: &[Recipient],
+        options: &WriterOptions,
+        edit: impl FnOnce(&mut Header, &mut ChaCha20Rng),
+    ) -> Build {
+        let mut rng = rng(name);
         let (mut header, keys) = seal_header(limits, &recipients, &mut rng).expect("vector header");
         edit(&mut header, &mut rng);
         header.mac = keys.mac(&header).expect("vector header");
@@ -950,6 +1032,8 @@ impl Built {
                 metadata: self.metadata,
                 trailer: self.trailer,
             }),
+            opener: VectorOpener::RawKey,
+            signature: None,
         }
     }
 
@@ -1383,6 +1467,8 @@ fn typical(conversations: usize, messages: usize) -> Vec<Record> {
 // ---------------------------------------------------------------------------
 // The catalogue.
 
+mod slots;
+
 /// Every vector, in manifest order.
 pub fn all() -> Vec<Vector> {
     let mut out = Vec::new();
@@ -1403,6 +1489,7 @@ pub fn all() -> Vec<Vector> {
     batch_vectors(&mut out);
     trailer_vectors(&mut out);
     end_vectors(&base, &mut out);
+    slots::vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -3274,8 +3361,11 @@ fn trailer_vectors(out: &mut Vec<Vector>) {
                 t.signature[1..].copy_from_slice(&signature);
             })
             .success(
-                "a trailer whose signature block names unassigned scheme 1: a reader reports the archive as not verified, and does not fail",
-            ),
+                "a trailer whose signature block is scheme 1 (Ed25519) followed by random bytes: the signature is invalid, which a reader reports and does not fail on",
+            )
+            .with_signature(SignatureStatus::Invalid(crate::signature::Signer(
+                signature[..32].try_into().expect("32 bytes"),
+            ))),
     );
     out.push(
         base_build("trailer-reserved-bytes")

@@ -200,6 +200,11 @@ impl<W: Write> ArchiveWriter<W> {
         Ok(writer)
     }
 
+    /// The 52 prelude bytes of the archive's header.
+    pub(crate) fn prelude(&self) -> &[u8; PRELUDE_LEN] {
+        &self.prelude
+    }
+
     /// How many chunks have been written to the sink so far.
     pub fn chunks_written(&self) -> u64 {
         self.next_chunk
