@@ -845,7 +845,7 @@ impl Build {
         edit: impl FnOnce(&mut Header, &mut ChaCha20Rng),
     ) -> Build {
         let mut rng = rng(name);
-        let (mut header, keys) = seal_header(limits, &recipients, &mut rng).expect("vector header");
+        let (mut header, keys) = seal_header(limits, recipients, &mut rng).expect("vector header");
         edit(&mut header, &mut rng);
         header.mac = keys.mac(&header).expect("vector header");
         let writer =
