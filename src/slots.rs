@@ -457,3 +457,128 @@ pub(crate) fn try_x25519_slot(identity: &X25519Identity, body: &[u8]) -> Option<
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    fn file_key(bytes: [u8; 32]) -> FileKey {
+        FileKey::from_bytes(Zeroizing::new(bytes))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn x25519_slots_open_only_for_their_recipient_and_unchanged(
+            key in any::<[u8; 32]>(),
+            secret in any::<[u8; 32]>(),
+            other in any::<[u8; 32]>(),
+            seed in any::<u64>(),
+            at in 0usize..X25519_SLOT_LEN,
+            mask in 1u8..,
+        ) {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            let identity = X25519Identity::from_bytes(secret);
+            let slot = seal_slot(&Recipient::x25519(identity.recipient()), &file_key(key), &mut rng).unwrap();
+            prop_assert_eq!(slot.kind, slot_kind::X25519);
+            prop_assert_eq!(slot.body.len(), X25519_SLOT_LEN);
+            check_x25519_slot(&slot.body).unwrap();
+            let opened = try_x25519_slot(&identity, &slot.body).unwrap();
+            prop_assert_eq!(opened.bytes(), &key);
+            let stranger = X25519Identity::from_bytes(other);
+            if stranger.recipient() != identity.recipient() {
+                prop_assert!(try_x25519_slot(&stranger, &slot.body).is_none());
+            }
+            // Any changed byte, in the share or the wrapping, opens nothing.
+            let mut changed = slot.body.clone();
+            changed[at] ^= mask;
+            prop_assert!(try_x25519_slot(&identity, &changed).is_none());
+            // A body of another length is refused before it is tried.
+            prop_assert!(check_x25519_slot(&slot.body[..X25519_SLOT_LEN - 1]).is_err());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4))]
+
+        #[test]
+        fn passphrase_slots_round_trip_and_refuse_changes(
+            key in any::<[u8; 32]>(),
+            text in "[ -~]{1,24}",
+            seed in any::<u64>(),
+            at in 0usize..PASSPHRASE_SLOT_LEN,
+        ) {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            let passphrase = Passphrase::new(text.clone()).unwrap();
+            let recipient = Recipient::passphrase(passphrase.clone(), Argon2Params::MINIMUM);
+            let slot = seal_slot(&recipient, &file_key(key), &mut rng).unwrap();
+            prop_assert_eq!(slot.body.len(), PASSPHRASE_SLOT_LEN);
+            let params = passphrase_params(&slot.body).unwrap();
+            prop_assert_eq!(params, Argon2Params::MINIMUM);
+            let opened = try_passphrase_slot(&passphrase, &slot.body, params).unwrap();
+            prop_assert_eq!(opened.bytes(), &key);
+            let wrong = Passphrase::new(format!("{text}!")).unwrap();
+            prop_assert!(try_passphrase_slot(&wrong, &slot.body, params).is_none());
+            // A changed salt or wrapping opens nothing; changed costs are
+            // either out of bounds or a different Argon2 output.
+            let mut changed = slot.body.clone();
+            changed[at] ^= 0x01;
+            let changed_params = passphrase_params(&changed).unwrap();
+            if changed_params.check().is_ok() && changed_params.m_cost <= 2 * 19456 {
+                prop_assert!(try_passphrase_slot(&passphrase, &changed, changed_params).is_none());
+            }
+            prop_assert!(passphrase_params(&slot.body[1..]).is_err());
+        }
+    }
+
+    #[test]
+    fn cost_bounds_are_inclusive() {
+        Argon2Params::MINIMUM.check().unwrap();
+        Argon2Params::MAXIMUM.check().unwrap();
+        Argon2Params::DEFAULT.check().unwrap();
+        for params in [
+            Argon2Params {
+                m_cost: 19455,
+                ..Argon2Params::MINIMUM
+            },
+            Argon2Params {
+                m_cost: 262_145,
+                ..Argon2Params::MINIMUM
+            },
+            Argon2Params {
+                t_cost: 1,
+                ..Argon2Params::MINIMUM
+            },
+            Argon2Params {
+                t_cost: 11,
+                ..Argon2Params::MINIMUM
+            },
+            Argon2Params {
+                p_cost: 0,
+                ..Argon2Params::MINIMUM
+            },
+            Argon2Params {
+                p_cost: 5,
+                ..Argon2Params::MINIMUM
+            },
+        ] {
+            assert!(
+                matches!(params.check(), Err(Error::LimitExceeded { .. })),
+                "{params:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_low_order_share_opens_nothing() {
+        let identity = X25519Identity::from_bytes([5; 32]);
+        let mut body = vec![0; X25519_SLOT_LEN];
+        // The all-zero point is of low order: the shared secret is zero.
+        assert!(try_x25519_slot(&identity, &body).is_none());
+        body[0] = 1;
+        assert!(try_x25519_slot(&identity, &body).is_none());
+    }
+}
