@@ -621,7 +621,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let selection = request.selection.selection();
     let database_bytes = database_bytes(&request.db);
     let human = format!(
-        "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n",
+        "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n  key slots {}\n  signature {}\n",
         request.out.display(),
         bytes_human(report.bytes),
         bytes_human(database_bytes),
@@ -629,6 +629,12 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         selection.human(),
         counts.human(),
         TimeRange::human(report.time_range),
+        recipients.len(),
+        signer
+            .as_deref()
+            .map_or("unsigned".to_owned(), |signer| format!(
+                "signed by {signer}"
+            )),
     );
     Report::new(
         human,
