@@ -46,7 +46,7 @@ fn estimate_vs_create(c: &mut Criterion) {
         let archive = dir.path().join(format!("{name}.keepsake"));
         group.bench_with_input(BenchmarkId::new("create", name), &db, |b, db| {
             b.iter(|| {
-                let report = create_archive(db, &archive, &key, &options).unwrap();
+                let report = create_archive(db, &archive, &[&key], &options).unwrap();
                 std::fs::remove_file(&archive).unwrap();
                 black_box(report)
             })

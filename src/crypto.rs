@@ -14,10 +14,17 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Limit, Result};
 use crate::format::{
     FRAME_HEADER_LEN, FrameHeader, Header, MAC_LEN, PRELUDE_LEN, Prelude, RAW_SLOT_CHECK_LEN,
     RAW_SLOT_LEN, RAW_SLOT_SALT_LEN, SlotEntry, TAG_LEN, slot_kind,
+};
+pub use crate::slots::{
+    Argon2Params, Opener, Passphrase, Recipient, X25519Identity, X25519Recipient,
+};
+use crate::slots::{
+    MAX_PASSPHRASE_SLOTS, check_x25519_slot, passphrase_params, seal_slot, try_passphrase_slot,
+    try_x25519_slot,
 };
 
 /// HKDF `info` for the key that wraps the file key in a raw-key slot (spec §4.2).
@@ -134,6 +141,14 @@ impl fmt::Debug for ArchiveKey {
 pub(crate) struct FileKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl FileKey {
+    pub(crate) fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
+        FileKey(bytes)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+
     pub(crate) fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
         let mut key = Zeroizing::new([0; KEY_LEN]);
         rng.fill_bytes(key.as_mut());
@@ -201,13 +216,18 @@ enum SlotTry {
     NotOurs,
 }
 
-fn try_raw_slot(key: &ArchiveKey, body: &[u8]) -> Result<SlotTry> {
+fn check_raw_slot(body: &[u8]) -> Result<()> {
     if body.len() != RAW_SLOT_LEN {
         return Err(Error::header(format!(
             "a raw-key slot is {} bytes long instead of {RAW_SLOT_LEN}",
             body.len()
         )));
     }
+    Ok(())
+}
+
+fn try_raw_slot(key: &ArchiveKey, body: &[u8]) -> Result<SlotTry> {
+    check_raw_slot(body)?;
     let (salt, rest) = body.split_at(RAW_SLOT_SALT_LEN);
     let (stored_check, wrapped) = rest.split_at(RAW_SLOT_CHECK_LEN);
     let mut check = [0; RAW_SLOT_CHECK_LEN];
@@ -240,6 +260,10 @@ fn try_raw_slot(key: &ArchiveKey, body: &[u8]) -> Result<SlotTry> {
 pub enum Identity {
     /// A raw 32-byte key, matched against raw-key slots.
     RawKey(ArchiveKey),
+    /// A passphrase, matched against passphrase slots.
+    Passphrase(Passphrase),
+    /// An X25519 secret key, matched against X25519 recipient slots.
+    X25519(X25519Identity),
 }
 
 impl From<ArchiveKey> for Identity {
@@ -248,43 +272,104 @@ impl From<ArchiveKey> for Identity {
     }
 }
 
-/// Recovers the file key from the header's slots and checks the header MAC
-/// (spec §7.1 steps 6–7). Every slot of a known kind is tried with every identity.
-pub(crate) fn open_header(header: &Header, identities: &[Identity]) -> Result<HeaderKeys> {
+impl From<Passphrase> for Identity {
+    fn from(passphrase: Passphrase) -> Self {
+        Identity::Passphrase(passphrase)
+    }
+}
+
+impl From<X25519Identity> for Identity {
+    fn from(identity: X25519Identity) -> Self {
+        Identity::X25519(identity)
+    }
+}
+
+/// Recovers the file key from the header's slots (spec §7.1 step 6).
+///
+/// Every slot of a known kind is tried with every identity of its type, and
+/// the work is done for every slot even after one opened, so the time taken
+/// does not tell which slot matched. Passphrase slots outside the Argon2
+/// bounds, and those after the first [`MAX_PASSPHRASE_SLOTS`], are never computed.
+pub(crate) fn open_file_key(header: &Header, identities: &[Identity]) -> Result<FileKey> {
     let mut found: Option<FileKey> = None;
     let mut damaged = false;
     let mut known_slots = 0;
+    let mut skipped: Option<Error> = None;
+    let mut passphrase_slots = 0;
     for slot in &header.slots {
-        if slot.kind != slot_kind::RAW_KEY {
-            continue;
-        }
-        known_slots += 1;
-        for identity in identities {
-            let Identity::RawKey(key) = identity;
-            match try_raw_slot(key, &slot.body)? {
-                SlotTry::Opened(file_key) => {
-                    found.get_or_insert(file_key);
+        match slot.kind {
+            slot_kind::RAW_KEY => {
+                known_slots += 1;
+                check_raw_slot(&slot.body)?;
+                for identity in identities {
+                    let Identity::RawKey(key) = identity else {
+                        continue;
+                    };
+                    match try_raw_slot(key, &slot.body)? {
+                        SlotTry::Opened(file_key) => {
+                            found.get_or_insert(file_key);
+                        }
+                        SlotTry::Damaged => damaged = true,
+                        SlotTry::NotOurs => {}
+                    }
                 }
-                SlotTry::Damaged => damaged = true,
-                SlotTry::NotOurs => {}
             }
+            slot_kind::PASSPHRASE => {
+                known_slots += 1;
+                let params = passphrase_params(&slot.body)?;
+                let passphrases = identities.iter().filter_map(|identity| match identity {
+                    Identity::Passphrase(passphrase) => Some(passphrase),
+                    _ => None,
+                });
+                if let Err(error) = params.check() {
+                    skipped.get_or_insert(error);
+                    continue;
+                }
+                passphrase_slots += 1;
+                if passphrase_slots > MAX_PASSPHRASE_SLOTS {
+                    skipped.get_or_insert(Error::LimitExceeded {
+                        what: Limit::PassphraseSlots,
+                        value: passphrase_slots as u64,
+                        limit: MAX_PASSPHRASE_SLOTS as u64,
+                    });
+                    continue;
+                }
+                for passphrase in passphrases {
+                    if let Some(file_key) = try_passphrase_slot(passphrase, &slot.body, params) {
+                        found.get_or_insert(file_key);
+                    }
+                }
+            }
+            slot_kind::X25519 => {
+                known_slots += 1;
+                check_x25519_slot(&slot.body)?;
+                for identity in identities {
+                    let Identity::X25519(secret) = identity else {
+                        continue;
+                    };
+                    if let Some(file_key) = try_x25519_slot(secret, &slot.body) {
+                        found.get_or_insert(file_key);
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    let file_key = match found {
-        Some(file_key) => file_key,
-        None if known_slots == 0 => return Err(Error::NoSupportedSlot),
-        None if damaged => {
-            return Err(Error::header(
-                "the key slot for this key is damaged (its check value matches but the wrapped key does not authenticate)",
-            ));
-        }
-        None => return Err(Error::WrongKey),
-    };
+    match found {
+        Some(file_key) => Ok(file_key),
+        None if known_slots == 0 => Err(Error::NoSupportedSlot),
+        None if damaged => Err(Error::header(
+            "the key slot for this key is damaged (its check value matches but the wrapped key does not authenticate)",
+        )),
+        None => Err(skipped.unwrap_or(Error::WrongKey)),
+    }
+}
+
+/// Recovers the file key and checks the header MAC (spec §7.1 steps 6–7).
+pub(crate) fn open_header(header: &Header, identities: &[Identity]) -> Result<HeaderKeys> {
+    let file_key = open_file_key(header, identities)?;
     let keys = HeaderKeys::derive(&file_key, &header.prelude);
-    let expected = keys.mac(header)?;
-    if !bool::from(expected.ct_eq(&header.mac)) {
-        return Err(Error::header("the header fails authentication"));
-    }
+    keys.check_mac(header)?;
     Ok(keys)
 }
 
@@ -309,6 +394,15 @@ impl HeaderKeys {
         }
     }
 
+    /// Fails unless the header's MAC is the one these keys compute.
+    pub(crate) fn check_mac(&self, header: &Header) -> Result<()> {
+        let expected = self.mac(header)?;
+        if !bool::from(expected.ct_eq(&header.mac)) {
+            return Err(Error::header("the header fails authentication"));
+        }
+        Ok(())
+    }
+
     /// HMAC-SHA256 over the header's authenticated bytes (spec §4.3).
     pub(crate) fn mac(&self, header: &Header) -> Result<[u8; MAC_LEN]> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.mac_key.as_ref())
@@ -318,13 +412,13 @@ impl HeaderKeys {
     }
 }
 
-/// Builds a new header: fresh salt, one slot per key, MAC (spec §4).
+/// Builds a new header: fresh salt, one slot per recipient, MAC (spec §4).
 pub(crate) fn seal_header(
     prelude_limits: (u32, u32),
-    keys: &[(&ArchiveKey, &str)],
+    recipients: &[Recipient],
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(Header, HeaderKeys)> {
-    if keys.is_empty() {
+    if recipients.is_empty() {
         return Err(Error::invalid("an archive needs at least one key"));
     }
     let file_key = FileKey::generate(rng);
@@ -336,10 +430,10 @@ pub(crate) fn seal_header(
         max_record_size: prelude_limits.1,
         salt,
     };
-    let slots = keys
+    let slots = recipients
         .iter()
-        .map(|(key, name)| seal_raw_slot(key, name, &file_key, rng))
-        .collect();
+        .map(|recipient| seal_slot(recipient, &file_key, rng))
+        .collect::<Result<_>>()?;
     let mut header = Header {
         prelude,
         slots,
@@ -410,7 +504,11 @@ mod tests {
 
     fn sealed(keys: &[(&ArchiveKey, &str)], seed: u64) -> (Header, HeaderKeys) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        seal_header((4096, 4000), keys, &mut rng).unwrap()
+        let recipients: Vec<Recipient> = keys
+            .iter()
+            .map(|(key, name)| Recipient::raw_key((*key).clone()).named(*name))
+            .collect();
+        seal_header((4096, 4000), &recipients, &mut rng).unwrap()
     }
 
     proptest! {

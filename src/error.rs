@@ -16,6 +16,27 @@ pub enum Limit {
     ChunkSize,
     /// The largest single encoded record.
     RecordSize,
+    /// Argon2 memory of a passphrase slot, in KiB.
+    Argon2Memory,
+    /// Argon2 passes of a passphrase slot.
+    Argon2Passes,
+    /// Argon2 lanes of a passphrase slot.
+    Argon2Lanes,
+    /// Passphrase slots in one header that a reader computes.
+    PassphraseSlots,
+}
+
+impl Limit {
+    /// What the limit counts.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Limit::ChunkSize | Limit::RecordSize => "bytes",
+            Limit::Argon2Memory => "KiB",
+            Limit::Argon2Passes => "passes",
+            Limit::Argon2Lanes => "lanes",
+            Limit::PassphraseSlots => "slots",
+        }
+    }
 }
 
 impl fmt::Display for Limit {
@@ -23,6 +44,10 @@ impl fmt::Display for Limit {
         f.write_str(match self {
             Limit::ChunkSize => "chunk size",
             Limit::RecordSize => "record size",
+            Limit::Argon2Memory => "a passphrase slot's Argon2 memory",
+            Limit::Argon2Passes => "a passphrase slot's Argon2 pass count",
+            Limit::Argon2Lanes => "a passphrase slot's Argon2 lane count",
+            Limit::PassphraseSlots => "the number of passphrase slots",
         })
     }
 }
@@ -93,7 +118,12 @@ pub enum Error {
     },
 
     /// A declared or actual size is over a limit, caught before allocating for it.
-    #[error("{what} of {value} bytes is over the limit of {limit} bytes")]
+    #[error(
+        "{what} of {value} {} is {} {limit} {}",
+        what.unit(),
+        if value > limit { "over the limit of" } else { "below the minimum of" },
+        what.unit()
+    )]
     LimitExceeded {
         /// Which limit.
         what: Limit,
@@ -136,6 +166,14 @@ pub enum Error {
     ConversationInactive {
         /// The conversation id, in hex.
         id: String,
+    },
+
+    /// The archive is intact but not signed, validly, by the signer the
+    /// caller trusts (spec §6.6.3).
+    #[error("the archive is not signed by the trusted signer: {reason}")]
+    UntrustedSignature {
+        /// What the signature block holds instead.
+        reason: String,
     },
 
     /// The operation was cancelled through its progress handle.

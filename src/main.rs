@@ -16,12 +16,14 @@ Exit status:
   0  success
   1  any other failure (a file that cannot be read or written, a database error, ...)
   2  usage: a bad command line, an invalid option value or an invalid key file
-  3  wrong key: the key file does not open this archive
+  3  wrong key: none of the keys, passphrases or identities given opens this archive
   4  damaged archive: not a Keepsake archive, truncated, corrupted, data after
      its end, or sizes over this reader's limits
   5  unsupported: the archive needs a newer Keepsake (format version, cipher
      suite, key slot kind or critical chunk kind this version does not know)
-  6  salvage only: a new archive was written, but some content was lost";
+  6  salvage only: a new archive was written, but some content was lost
+  7  untrusted: `verify --trusted-signer` found the archive intact but not
+     validly signed by that signer";
 
 /// Encrypted, streaming backups of messaging data.
 #[derive(Debug, Parser)]
@@ -33,12 +35,24 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate a new random 256-bit archive key and write it to a file.
+    /// Generate a new random 256-bit archive key (or, with --x25519, an
+    /// identity; with --ed25519, a signing key) and write it to a file.
     Keygen {
         /// Where to write the key (64 hex characters and a newline). An existing
         /// file is never overwritten.
         #[arg(long, value_name = "KEYFILE")]
         out: PathBuf,
+        /// Make an X25519 identity instead, and print its recipient
+        /// (`keepsake1...`) for `create --recipient`.
+        #[arg(long, conflicts_with = "ed25519")]
+        x25519: bool,
+        /// Make an Ed25519 signing key instead, and print its signer
+        /// (`keepsakesig1...`) for `verify --trusted-signer`.
+        #[arg(long)]
+        ed25519: bool,
+        /// Print one JSON object on stdout instead of a summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a database of realistic sample conversations, messages and consent.
     Sample(SampleArgs),
@@ -53,7 +67,7 @@ enum Command {
     Inspect(ArchiveArgs),
     /// Decode and authenticate every chunk of an archive, writing nothing.
     #[command(after_help = EXIT_STATUS)]
-    Verify(ArchiveArgs),
+    Verify(VerifyArgs),
     /// Import an archive into a database: all or nothing, keeping existing rows.
     #[command(after_help = EXIT_STATUS)]
     Import(ImportArgs),
@@ -64,6 +78,9 @@ enum Command {
     /// Rebuild a database from a pages archive (`create --mode pages`) as a new file.
     #[command(after_help = EXIT_STATUS)]
     Restore(RestoreArgs),
+    /// List, add or remove an archive's key slots without re-encrypting it.
+    #[command(subcommand, after_help = EXIT_STATUS)]
+    Slots(SlotsCommand),
     /// Run sample, create, inspect, import and verify in a temporary directory.
     Demo(DemoArgs),
     /// Time create, verify and import on a sample database next to sqlite3
@@ -128,9 +145,11 @@ struct CreateArgs {
     /// The archive to write; an existing file is never replaced.
     #[arg(long, value_name = "ARCHIVE")]
     out: PathBuf,
-    /// The key file (from `keepsake keygen`).
-    #[arg(long, value_name = "KEYFILE")]
-    key_file: PathBuf,
+    #[command(flatten)]
+    write_for: cli::keys::WriteFor,
+    /// Sign the archive with this Ed25519 signing key (from `keepsake keygen --ed25519`).
+    #[arg(long, value_name = "SIGNING_KEY")]
+    sign_with: Option<PathBuf>,
     /// What to archive: the rows (conversations, messages, consent), or a
     /// snapshot of the whole database as SQLite pages, rebuilt with `restore`.
     #[arg(long, value_enum, default_value_t = CreateMode::Rows)]
@@ -159,9 +178,8 @@ struct RestoreArgs {
     /// The database to write; it must not exist yet.
     #[arg(long, value_name = "NEW_DB")]
     out: PathBuf,
-    /// The key file the archive was created with.
-    #[arg(long, value_name = "KEYFILE")]
-    key_file: PathBuf,
+    #[command(flatten)]
+    open_with: cli::keys::OpenWith,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -234,9 +252,89 @@ struct ArchiveArgs {
     /// The archive to read.
     #[arg(value_name = "ARCHIVE")]
     archive: PathBuf,
-    /// The key file the archive was created with.
+    #[command(flatten)]
+    open_with: cli::keys::OpenWith,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    archive: ArchiveArgs,
+    /// Fail (exit 7) unless the archive carries a valid signature by this
+    /// signer (`keepsakesig1...`, from `keepsake keygen --ed25519`).
+    #[arg(long, value_name = "SIGNER")]
+    trusted_signer: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SlotsCommand {
+    /// List the key slots: index, kind and name (unknown kinds too).
+    List(ArchiveArgs),
+    /// Write a copy of the archive with one more key slot.
+    Add(SlotsAddArgs),
+    /// Write a copy of the archive without one key slot.
+    Remove(SlotsRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+struct SlotsAddArgs {
+    /// The archive to copy; it is not changed.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The new archive; an existing file is never replaced.
+    #[arg(long, value_name = "NEW")]
+    out: PathBuf,
+    #[command(flatten)]
+    open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    new: NewSlotArgs,
+    /// A name for the new slot, stored in the clear.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What the added slot opens with: exactly one.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct NewSlotArgs {
+    /// Add a slot for this key file.
     #[arg(long, value_name = "KEYFILE")]
-    key_file: PathBuf,
+    add_key_file: Option<PathBuf>,
+    /// Add a slot for the passphrase in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    add_passphrase_env: Option<String>,
+    /// Add a slot for this X25519 recipient (`keepsake1...`).
+    #[arg(long, value_name = "RECIPIENT")]
+    add_recipient: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct SlotsRemoveArgs {
+    /// The archive to copy; it is not changed.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The new archive; an existing file is never replaced.
+    #[arg(long, value_name = "NEW")]
+    out: PathBuf,
+    #[command(flatten)]
+    open_with: cli::keys::OpenWith,
+    /// Remove the one slot with this name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "index",
+        conflicts_with = "index"
+    )]
+    name: Option<String>,
+    /// Remove the slot at this index (see `slots list`).
+    #[arg(long, value_name = "N")]
+    index: Option<usize>,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -250,9 +348,8 @@ struct ImportArgs {
     /// The database to import into; created with the reference schema if missing.
     #[arg(long, value_name = "DB")]
     db: PathBuf,
-    /// The key file the archive was created with.
-    #[arg(long, value_name = "KEYFILE")]
-    key_file: PathBuf,
+    #[command(flatten)]
+    open_with: cli::keys::OpenWith,
     /// Import only this conversation (its id in hex), its messages and its
     /// consent record; repeat for several.
     #[arg(long = "conversation", value_name = "HEX", value_parser = cli::units::parse_hex_id)]
@@ -321,7 +418,19 @@ struct BenchArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (json, outcome) = match cli.command {
-        Command::Keygen { out } => (false, cli::keygen(&out)),
+        Command::Keygen {
+            out,
+            x25519,
+            ed25519,
+            json,
+        } => {
+            let kind = match (x25519, ed25519) {
+                (true, _) => cli::KeyKind::X25519,
+                (_, true) => cli::KeyKind::Ed25519,
+                _ => cli::KeyKind::Raw,
+            };
+            (json, cli::keygen(&out, kind))
+        }
         Command::Sample(args) => (
             args.json,
             cli::sample(
@@ -347,17 +456,22 @@ fn main() -> ExitCode {
                 json: args.json,
             }),
         ),
-        Command::Inspect(args) => (args.json, cli::inspect(&args.archive, &args.key_file)),
+        Command::Inspect(args) => (args.json, cli::inspect(&args.archive, &args.open_with)),
         Command::Verify(args) => (
-            args.json,
-            cli::verify(&args.archive, &args.key_file, args.json),
+            args.archive.json,
+            cli::verify(
+                &args.archive.archive,
+                &args.archive.open_with,
+                args.trusted_signer.as_deref(),
+                args.archive.json,
+            ),
         ),
         Command::Import(args) => (
             args.json,
             cli::import(
                 &args.archive,
                 &args.db,
-                &args.key_file,
+                &args.open_with,
                 &keepsake::Selection {
                     conversations: args.conversations,
                     since: args.since,
@@ -372,8 +486,9 @@ fn main() -> ExitCode {
         ),
         Command::Restore(args) => (
             args.json,
-            cli::pages::restore(&args.archive, &args.out, &args.key_file, args.json),
+            cli::pages::restore(&args.archive, &args.out, &args.open_with, args.json),
         ),
+        Command::Slots(command) => slots(command),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
         Command::Bench(args) => (
             args.json,
@@ -390,6 +505,39 @@ fn main() -> ExitCode {
     exit::finish(outcome, json)
 }
 
+fn slots(command: SlotsCommand) -> (bool, Result<cli::Report, exit::Failure>) {
+    match command {
+        SlotsCommand::List(args) => (args.json, cli::slots::list(&args.archive, &args.open_with)),
+        SlotsCommand::Add(args) => {
+            let new = match (args.new.add_key_file, args.new.add_passphrase_env) {
+                (Some(path), _) => cli::slots::NewSlot::KeyFile(path),
+                (_, Some(var)) => cli::slots::NewSlot::PassphraseEnv(var),
+                _ => cli::slots::NewSlot::Recipient(args.new.add_recipient.unwrap_or_default()),
+            };
+            (
+                args.json,
+                cli::slots::add(
+                    &args.archive,
+                    &args.out,
+                    &args.open_with,
+                    &new,
+                    args.name.as_deref(),
+                ),
+            )
+        }
+        SlotsCommand::Remove(args) => {
+            let which = match (args.index, args.name) {
+                (Some(index), _) => keepsake::SlotSelector::Index(index),
+                (_, name) => keepsake::SlotSelector::Name(name.unwrap_or_default()),
+            };
+            (
+                args.json,
+                cli::slots::remove(&args.archive, &args.out, &args.open_with, &which),
+            )
+        }
+    }
+}
+
 fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
     if args.mode == CreateMode::Pages {
         let selection = &args.selection;
@@ -401,7 +549,8 @@ fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
         return cli::pages::create(&cli::pages::CreatePagesRequest {
             db: args.db,
             out: args.out,
-            key_file: args.key_file,
+            write_for: args.write_for,
+            sign_with: args.sign_with,
             writer: args.selection.request().writer(),
             json: args.json,
         });
@@ -409,7 +558,8 @@ fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
     cli::create(&cli::CreateRequest {
         db: args.db,
         out: args.out,
-        key_file: args.key_file,
+        write_for: args.write_for,
+        sign_with: args.sign_with,
         selection: args.selection.request(),
         json: args.json,
     })

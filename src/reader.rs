@@ -11,6 +11,7 @@ use crate::limits::Limits;
 use crate::pages::PageBatch;
 use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, Record};
+use crate::signature::SignatureStatus;
 
 /// How much is read from the source at a time.
 const READ_BUFFER_LEN: usize = 64 * 1024;
@@ -303,6 +304,8 @@ pub struct ArchiveSummary {
     pub trailer: Option<Trailer>,
     /// The archive's length in bytes.
     pub archive_bytes: u64,
+    /// What the trailer's signature block says (spec §6.6.3).
+    pub signature: SignatureStatus,
 }
 
 /// Reads the header, the metadata chunk and the trailer of a seekable
@@ -316,7 +319,9 @@ pub fn read_summary<R: Read + Seek>(
     limits: Limits,
 ) -> Result<ArchiveSummary> {
     let opened = open_seekable(&mut source, identities, limits)?;
+    let signature = SignatureStatus::of(&opened.header.prelude.to_bytes(), &opened.trailer);
     Ok(ArchiveSummary {
+        signature,
         format_version: opened.header.format_version,
         key_slots: opened.header.key_slots,
         metadata: opened.metadata,

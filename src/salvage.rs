@@ -122,11 +122,15 @@ pub fn salvage_archive(
 ) -> Result<SalvageReport> {
     let key = identities
         .iter()
-        .map(|identity| match identity {
-            Identity::RawKey(key) => key,
+        .find_map(|identity| match identity {
+            Identity::RawKey(key) => Some(key),
+            _ => None,
         })
-        .next()
-        .ok_or_else(|| Error::invalid("salvage needs a key"))?;
+        .ok_or_else(|| {
+            Error::invalid(
+                "salvage writes the new archive for a raw key: it needs one among the identities",
+            )
+        })?;
     let mut pending = PendingFile::beside(out)?;
     let source = File::open(archive)?;
     let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use crate::crypto::{ArchiveKey, Identity};
+use crate::crypto::{ArchiveKey, Identity, Recipient};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress};
@@ -75,10 +75,10 @@ pub fn page_metadata() -> ArchiveMetadata {
 /// Free-list leaf pages are left out; they restore as zeros. As with
 /// [`crate::create_archive`], the archive goes to a temporary file that is
 /// renamed into place only when complete, and an existing `archive` is refused.
-pub fn create_page_archive(
+pub fn create_page_archive<R: Clone + Into<Recipient>>(
     db: &Path,
     archive: &Path,
-    key: &ArchiveKey,
+    recipients: &[R],
     options: &PageArchiveOptions,
 ) -> Result<PageArchiveReport> {
     refuse_existing(archive)?;
@@ -103,7 +103,7 @@ pub fn create_page_archive(
         Some(u64::from(database_pages) - free_leaves.len() as u64),
     );
     let sink = BufWriter::with_capacity(1 << 16, temp.as_file_mut());
-    let mut writer = ArchiveWriter::new(sink, &[key], &page_metadata(), &options.writer)?;
+    let mut writer = ArchiveWriter::new(sink, recipients, &page_metadata(), &options.writer)?;
     writer.set_page_geometry(page_size, database_pages)?;
     let mut pages = 0;
     {
@@ -254,7 +254,13 @@ pub fn estimate_page_archive(db: &Path, writer: &WriterOptions) -> Result<crate:
     } else {
         (body_bytes as f64 * ratio).round() as u64
     };
-    let bytes = fixed + stored + framing;
+    let index = page_index_len(
+        empty.bytes_written() - metadata_len - FRAME_OVERHEAD,
+        empty.bytes_written(),
+        (stored + framing) / chunks.max(1),
+        chunks,
+    );
+    let bytes = fixed + stored + framing + index + FRAME_OVERHEAD;
     let band = if exact {
         0
     } else {
@@ -267,11 +273,31 @@ pub fn estimate_page_archive(db: &Path, writer: &WriterOptions) -> Result<crate:
         conversations: 0,
         messages: 0,
         consent: 0,
-        plaintext_bytes: metadata_len + body_bytes,
-        chunks: chunks + 2,
+        plaintext_bytes: metadata_len + body_bytes + index,
+        chunks: chunks + 3,
         compression_ratio: ratio,
         sampled_bytes: sampled_plain,
     })
+}
+
+/// A frame's length beyond its body: frame header and tag.
+const FRAME_OVERHEAD: u64 = (crate::format::FRAME_HEADER_LEN + crate::format::TAG_LEN) as u64;
+
+/// The length of a pages archive's seek index body (spec §6.5.2), stored
+/// uncompressed: no conversation, and one entry per chunk before it, each
+/// an offset (a varint), the kind byte, two empty lists, two zero counts and
+/// no time range. Offsets after the metadata chunk step by `chunk_stored`,
+/// so a varint's length may be off by a byte near a power of 128.
+fn page_index_len(header_len: u64, first_page_offset: u64, chunk_stored: u64, chunks: u64) -> u64 {
+    const ENTRY_TAIL: u64 = 6;
+    let varint = |value: u64| crate::records::varint_len(value) as u64;
+    let mut len = 1 + varint(chunks + 1) + varint(header_len) + ENTRY_TAIL;
+    let mut offset = first_page_offset;
+    for _ in 0..chunks {
+        len += varint(offset) + ENTRY_TAIL;
+        offset += chunk_stored;
+    }
+    len
 }
 
 /// Reads one page of the snapshot.

@@ -17,7 +17,7 @@ use rusqlite::{
 };
 
 use crate::atomic::PendingFile;
-use crate::crypto::{ArchiveKey, Identity};
+use crate::crypto::{Identity, Recipient};
 use crate::error::{Error, Result};
 use crate::format::Trailer;
 use crate::limits::Limits;
@@ -29,6 +29,7 @@ use crate::records::{
 };
 use crate::seek::{SeekReport, SeekableArchive};
 use crate::select::{Filter, Selection};
+use crate::signature::SignatureStatus;
 use crate::writer::{ArchiveWriter, WriterOptions};
 
 /// The tables this adapter reads and writes, created by [`open_database`]
@@ -361,10 +362,10 @@ pub struct CreateReport {
 /// directory, synced, then renamed: on any error nothing is left under
 /// `archive`. An existing file at `archive` is never overwritten; that is an
 /// [`Error::InvalidInput`].
-pub fn create_archive(
+pub fn create_archive<R: Clone + Into<Recipient>>(
     db: &Path,
     archive: &Path,
-    key: &ArchiveKey,
+    recipients: &[R],
     options: &CreateOptions,
 ) -> Result<CreateReport> {
     options.validate()?;
@@ -376,7 +377,7 @@ pub fn create_archive(
     let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let mut tracker = options.progress.track(Phase::Create);
     let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let mut writer = ArchiveWriter::new(sink, &[key], &metadata, &options.writer)?;
+    let mut writer = ArchiveWriter::new(sink, recipients, &metadata, &options.writer)?;
     tracker.set_totals(None, Some(options.count_records(&snapshot)?));
     let mut records = 0;
     read_snapshot(&snapshot, options, &mut |record| {
@@ -484,9 +485,9 @@ pub(crate) fn consent_query() -> String {
 /// Reads an archive's header, metadata and trailer without decoding its
 /// body: cheap whatever the archive's size. A damaged body goes unnoticed;
 /// [`verify_archive`] finds it.
-pub fn archive_metadata(archive: &Path, key: &ArchiveKey) -> Result<ArchiveSummary> {
+pub fn archive_metadata(archive: &Path, identities: &[Identity]) -> Result<ArchiveSummary> {
     let file = File::open(archive)?;
-    read_summary(file, &[Identity::RawKey(key.clone())], Limits::default())
+    read_summary(file, identities, Limits::default())
 }
 
 /// What [`verify_archive`] found.
@@ -500,23 +501,26 @@ pub struct VerifyReport {
     pub trailer: Trailer,
     /// The metadata chunk.
     pub metadata: ArchiveMetadata,
+    /// What the trailer's signature block says; a bad signature does not
+    /// fail verification here (spec §6.6.3).
+    pub signature: SignatureStatus,
 }
 
 /// Reads and authenticates a whole archive, as an import would, and writes
 /// nothing: `Ok` means an import of it would find no damage.
-pub fn verify_archive(archive: &Path, key: &ArchiveKey) -> Result<VerifyReport> {
-    verify_archive_with(archive, key, &Progress::default())
+pub fn verify_archive(archive: &Path, identities: &[Identity]) -> Result<VerifyReport> {
+    verify_archive_with(archive, identities, &Progress::default())
 }
 
 /// As [`verify_archive`], reporting to `progress` and stopping with
 /// [`Error::Cancelled`] when it is cancelled.
 pub fn verify_archive_with(
     archive: &Path,
-    key: &ArchiveKey,
+    identities: &[Identity],
     progress: &Progress,
 ) -> Result<VerifyReport> {
-    let mut tracker = reading_tracker(archive, key, progress, Phase::Verify);
-    let mut reader = open_archive(archive, key)?;
+    let mut tracker = reading_tracker(archive, identities, progress, Phase::Verify);
+    let mut reader = open_archive(archive, identities)?;
     // Records, or pages in a pages archive.
     let mut records = 0;
     while let Some(item) = reader.next_item()? {
@@ -532,9 +536,11 @@ pub fn verify_archive_with(
         .trailer()
         .cloned()
         .ok_or_else(|| Error::invalid("the reader ended without a trailer"))?;
+    let signature = SignatureStatus::of(&reader.header().prelude.to_bytes(), &trailer);
     Ok(VerifyReport {
         bytes: reader.bytes_read(),
         chunks: reader.chunks_read(),
+        signature,
         trailer,
         metadata: reader.metadata().clone(),
     })
@@ -542,10 +548,15 @@ pub fn verify_archive_with(
 
 /// A tracker for reading `archive`, with its size and, when its trailer can
 /// be read from the end of the file, its record count as totals.
-fn reading_tracker(archive: &Path, key: &ArchiveKey, progress: &Progress, phase: Phase) -> Tracker {
+fn reading_tracker(
+    archive: &Path,
+    identities: &[Identity],
+    progress: &Progress,
+    phase: Phase,
+) -> Tracker {
     let mut tracker = progress.track(phase);
     // A summary that fails here fails the full read too, which reports it.
-    let summary = archive_metadata(archive, key).ok();
+    let summary = archive_metadata(archive, identities).ok();
     let records = summary
         .as_ref()
         .and_then(|summary| summary.trailer.as_ref())
@@ -554,9 +565,9 @@ fn reading_tracker(archive: &Path, key: &ArchiveKey, progress: &Progress, phase:
     tracker
 }
 
-fn open_archive(archive: &Path, key: &ArchiveKey) -> Result<ArchiveReader<File>> {
+fn open_archive(archive: &Path, identities: &[Identity]) -> Result<ArchiveReader<File>> {
     let file = File::open(archive)?;
-    ArchiveReader::new(file, &[Identity::RawKey(key.clone())], Limits::default())
+    ArchiveReader::new(file, identities, Limits::default())
 }
 
 /// How many records of one kind an import added and left out.
@@ -591,21 +602,21 @@ pub struct ImportReport {
 /// the whole archive, trailer included, has been authenticated; on any error
 /// the database is left exactly as it was (a database file created for the
 /// import stays, without tables, unless the archive could not be opened at all).
-pub fn import_archive(archive: &Path, key: &ArchiveKey, db: &Path) -> Result<ImportReport> {
-    import_archive_with(archive, key, db, &Progress::default())
+pub fn import_archive(archive: &Path, identities: &[Identity], db: &Path) -> Result<ImportReport> {
+    import_archive_with(archive, identities, db, &Progress::default())
 }
 
 /// As [`import_archive`], reporting to `progress`; when it is cancelled the
 /// import stops with [`Error::Cancelled`] and the database is left as it was.
 pub fn import_archive_with(
     archive: &Path,
-    key: &ArchiveKey,
+    identities: &[Identity],
     db: &Path,
     progress: &Progress,
 ) -> Result<ImportReport> {
-    let mut tracker = reading_tracker(archive, key, progress, Phase::Import);
+    let mut tracker = reading_tracker(archive, identities, progress, Phase::Import);
     // A wrong key or a damaged header fails here, before the database is touched.
-    let mut reader = open_archive(archive, key)?;
+    let mut reader = open_archive(archive, identities)?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
@@ -1127,9 +1138,9 @@ mod tests {
             let (source, archive, target) =
                 (dir.path().join("source.db"), dir.path().join("a.keepsake"), dir.path().join("target.db"));
             import_records(&open_database(&source).unwrap(), &records);
-            let key = ArchiveKey::generate();
-            create_archive(&source, &archive, &key, &CreateOptions::default()).unwrap();
-            import_archive(&archive, &key, &target).unwrap();
+            let key = crate::ArchiveKey::generate();
+            create_archive(&source, &archive, &[&key], &CreateOptions::default()).unwrap();
+            import_archive(&archive, &[key.into()], &target).unwrap();
             let everything = CreateOptions::default();
             let back = snapshot(&open_database(&target).unwrap(), &everything).unwrap();
             prop_assert_eq!(back, expected(&records));

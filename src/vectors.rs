@@ -23,7 +23,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{ArchiveKey, seal_header};
+use crate::crypto::{ArchiveKey, Identity, Passphrase, Recipient, X25519Identity, seal_header};
 use crate::error::{Error, Limit};
 use crate::format::{
     CHECK_LEN, ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, Header, HeaderLen,
@@ -35,6 +35,7 @@ use crate::records::{
     Conversation, ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
     encode_record,
 };
+use crate::signature::SignatureStatus;
 use crate::writer::{ArchiveWriter, WriterOptions};
 
 pub mod pages;
@@ -220,6 +221,21 @@ pub struct Vector {
     /// that opens the archive through the index and then reads every record
     /// batch through it, in chunk order, must report (spec §6.5.4).
     pub seek: Option<Outcome>,
+    /// What the reader opens it with; [`VectorOpener::RawKey`] uses `key`.
+    pub opener: VectorOpener,
+    /// The signature status a reader must report, for the vectors that state one.
+    pub signature: Option<SignatureStatus>,
+}
+
+/// The one identity a vector is read with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VectorOpener {
+    /// The raw key `Vector::key`.
+    RawKey,
+    /// A passphrase.
+    Passphrase(String),
+    /// An X25519 identity, by its 32 secret bytes.
+    X25519([u8; 32]),
 }
 
 impl Vector {
@@ -233,6 +249,8 @@ impl Vector {
             released: Vec::new(),
             expected: None,
             seek: None,
+            opener: VectorOpener::RawKey,
+            signature: None,
         }
     }
 
@@ -247,6 +265,16 @@ impl Vector {
         self
     }
 
+    fn with_signature(mut self, status: SignatureStatus) -> Vector {
+        self.signature = Some(status);
+        self
+    }
+
+    fn with_opener(mut self, opener: VectorOpener) -> Vector {
+        self.opener = opener;
+        self
+    }
+
     fn with_released(mut self, records: Vec<Record>) -> Vector {
         self.released = records;
         self
@@ -255,6 +283,17 @@ impl Vector {
     /// The key as the reader takes it.
     pub fn archive_key(&self) -> ArchiveKey {
         ArchiveKey::from_bytes(self.key)
+    }
+
+    /// The identities to read the vector with.
+    pub fn identities(&self) -> Vec<Identity> {
+        vec![match &self.opener {
+            VectorOpener::RawKey => self.archive_key().into(),
+            VectorOpener::Passphrase(text) => Passphrase::new(text.as_str())
+                .expect("vector passphrases are not empty")
+                .into(),
+            VectorOpener::X25519(secret) => X25519Identity::from_bytes(*secret).into(),
+        }]
     }
 
     /// The archive's file name in `test-vectors/`.
@@ -514,7 +553,12 @@ struct EntryJson {
     file: String,
     file_sha256: String,
     description: String,
-    key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passphrase: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'static str>,
@@ -544,6 +588,16 @@ struct EntryJson {
     seek_outcome: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seek_chunk: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<SignatureJson>,
+}
+
+/// The signature status a reader must report (spec §6.6.3).
+#[derive(Serialize)]
+struct SignatureJson {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -583,7 +637,20 @@ fn entry(vector: &Vector) -> EntryJson {
         file: vector.file_name(),
         file_sha256: hex(&Sha256::digest(&vector.bytes)),
         description: vector.description.clone(),
-        key: hex(&vector.key),
+        key: (vector.opener == VectorOpener::RawKey).then(|| hex(&vector.key)),
+        passphrase: match &vector.opener {
+            VectorOpener::Passphrase(text) => Some(text.clone()),
+            _ => None,
+        },
+        identity: match &vector.opener {
+            VectorOpener::X25519(secret) => Some(
+                X25519Identity::from_bytes(*secret)
+                    .to_text()
+                    .as_str()
+                    .to_owned(),
+            ),
+            _ => None,
+        },
         outcome: vector.outcome.word(),
         error: None,
         suite: None,
@@ -603,6 +670,10 @@ fn entry(vector: &Vector) -> EntryJson {
             Some(Outcome::ChunkFailure { chunk }) => Some(chunk),
             _ => None,
         },
+        signature: vector.signature.map(|status| SignatureJson {
+            status: status.word(),
+            signer: status.signer().map(|signer| signer.to_string()),
+        }),
     };
     match vector.outcome {
         Outcome::Success | Outcome::WrongKey => {}
@@ -626,6 +697,10 @@ fn entry(vector: &Vector) -> EntryJson {
             entry.limit = Some(match limit {
                 Limit::ChunkSize => "chunk_size",
                 Limit::RecordSize => "record_size",
+                Limit::Argon2Memory => "argon2_memory",
+                Limit::Argon2Passes => "argon2_passes",
+                Limit::Argon2Lanes => "argon2_lanes",
+                Limit::PassphraseSlots => "passphrase_slots",
             })
         }
         Outcome::CriticalUnknownChunk { chunk, kind } => {
@@ -798,10 +873,23 @@ impl Build {
         options: &WriterOptions,
         edit: impl FnOnce(&mut Header, &mut ChaCha20Rng),
     ) -> Build {
+        let recipients: Vec<Recipient> = slots
+            .iter()
+            .map(|(k, n)| Recipient::raw_key(key(*k)).named(*n))
+            .collect();
+        Build::sealed_for(name, limits, &recipients, options, edit)
+    }
+
+    /// [`Build::sealed`] with slots for any recipients.
+    fn sealed_for(
+        name: &str,
+        limits: (u32, u32),
+        recipients: &[Recipient],
+        options: &WriterOptions,
+        edit: impl FnOnce(&mut Header, &mut ChaCha20Rng),
+    ) -> Build {
         let mut rng = rng(name);
-        let keys: Vec<(ArchiveKey, &str)> = slots.iter().map(|(k, n)| (key(*k), *n)).collect();
-        let named: Vec<(&ArchiveKey, &str)> = keys.iter().map(|(k, n)| (k, *n)).collect();
-        let (mut header, keys) = seal_header(limits, &named, &mut rng).expect("vector header");
+        let (mut header, keys) = seal_header(limits, recipients, &mut rng).expect("vector header");
         edit(&mut header, &mut rng);
         header.mac = keys.mac(&header).expect("vector header");
         let mut writer =
@@ -990,6 +1078,8 @@ impl Built {
                 trailer: self.trailer,
             }),
             seek: None,
+            opener: VectorOpener::RawKey,
+            signature: None,
         }
     }
 
@@ -1423,6 +1513,8 @@ fn typical(conversations: usize, messages: usize) -> Vec<Record> {
 // ---------------------------------------------------------------------------
 // The catalogue.
 
+mod slots;
+
 /// Every vector, in manifest order.
 pub fn all() -> Vec<Vector> {
     let mut out = Vec::new();
@@ -1444,6 +1536,7 @@ pub fn all() -> Vec<Vector> {
     trailer_vectors(&mut out);
     end_vectors(&base, &mut out);
     pages::page_vectors(&mut out);
+    slots::vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -2219,8 +2312,10 @@ fn key_slot_vectors(out: &mut Vec<Vector>) {
         },
     );
     build.batch(&records[0]);
-    out.push(build.finish().success(
-        "a slot of reserved kind 0x0002 (passphrase) before the raw-key slot: skipped unread",
+    out.push(build.finish().fails_at(
+        0,
+        "a passphrase slot (kind 0x0002) of 60 bytes instead of 76 before the raw-key slot; written when the kind was reserved, it is malformed now that the kind is defined",
+        Outcome::HeaderFailure(HeaderError::HeaderCorrupt),
     ));
 
     let mut build = Build::sealed_with_metadata(
@@ -2312,7 +2407,34 @@ fn key_slot_vectors(out: &mut Vec<Vector>) {
     build.batch(&records[0]);
     out.push(build.finish().fails_at(
         0,
-        "the only slots are of reserved kinds 0x0002 and 0x0003, which no reader implements yet",
+        "a passphrase slot of 60 bytes instead of 76 and a random X25519 slot; written when both kinds were reserved, the passphrase slot is malformed now that the kind is defined",
+        Outcome::HeaderFailure(HeaderError::HeaderCorrupt),
+    ));
+
+    let mut build = Build::sealed_with_metadata(
+        "only-unassigned-slot-kinds",
+        limits,
+        &[(KEY, "")],
+        &small(),
+        |header, rng| {
+            header.slots = vec![
+                SlotEntry {
+                    kind: 0x0004,
+                    name: String::new(),
+                    body: random_bytes(rng, 80),
+                },
+                SlotEntry {
+                    kind: 0xFFFF,
+                    name: "future".to_owned(),
+                    body: Vec::new(),
+                },
+            ];
+        },
+    );
+    build.batch(&records[0]);
+    out.push(build.finish().fails_at(
+        0,
+        "the only slots are of unassigned kinds 0x0004 and 0xFFFF, which no reader of this revision implements",
         Outcome::HeaderFailure(HeaderError::NoSupportedSlot),
     ));
 
@@ -2546,9 +2668,9 @@ fn header_vectors(base: &Built, out: &mut Vec<Vector>) {
     ));
     out.push(vector(
         "slot-kind-changed-table-check-recomputed",
-        "the only slot's kind changed to reserved 0x0002 with table_check recomputed: no slot of a supported kind",
+        "the only slot's kind changed to 0x0002 (passphrase) with table_check recomputed: an 80-byte passphrase slot is malformed",
         fix_table_check(set(b, slot, &[2, 0])),
-        Outcome::HeaderFailure(HeaderError::NoSupportedSlot),
+        corrupt,
     ));
     out.push(vector(
         "slot-entry-overruns-table",
@@ -3351,8 +3473,11 @@ fn trailer_vectors(out: &mut Vec<Vector>) {
                 t.signature[1..].copy_from_slice(&signature);
             })
             .success(
-                "a trailer whose signature block names unassigned scheme 1: a reader reports the archive as not verified, and does not fail",
-            ),
+                "a trailer whose signature block is scheme 1 (Ed25519) followed by random bytes: the signature is invalid, which a reader reports and does not fail on",
+            )
+            .with_signature(SignatureStatus::Invalid(crate::signature::Signer(
+                signature[..32].try_into().expect("32 bytes"),
+            ))),
     );
     out.push(
         base_build("trailer-reserved-bytes")

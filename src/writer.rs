@@ -7,16 +7,19 @@ use rand::{CryptoRng, RngCore};
 
 use crate::compress::Compressor;
 use crate::content::ContentTally;
-use crate::crypto::{ArchiveKey, HeaderKeys, PayloadCipher, seal_header};
+use crate::crypto::{HeaderKeys, PayloadCipher, seal_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
 };
+use crate::format::{PRELUDE_LEN, Prelude};
 use crate::index::IndexBuilder;
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::pages::{BatchBuilder as PageBatchBuilder, batch_len};
 use crate::pipeline::{OrderedPool, default_threads};
 use crate::records::{ArchiveMetadata, ArchiveMode, BatchBuilder, Record, encode_into, varint_len};
+use crate::signature::SigningKey;
+use crate::slots::Recipient;
 
 /// The default chunk size: large enough for zstd to find redundancy across
 /// messages, small enough that one chunk per worker stays cheap.
@@ -40,6 +43,8 @@ pub struct WriterOptions {
     /// Worker threads that compress and seal chunks; one seals on the
     /// caller's thread. The bytes written are the same whatever the number.
     pub threads: usize,
+    /// When set, the trailer carries an Ed25519 signature by this key (spec §6.6.3).
+    pub signing_key: Option<SigningKey>,
 }
 
 impl Default for WriterOptions {
@@ -48,6 +53,7 @@ impl Default for WriterOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             level: DEFAULT_LEVEL,
             threads: default_threads(),
+            signing_key: None,
         }
     }
 }
@@ -85,6 +91,7 @@ impl WriterOptions {
 /// or the archive has no final chunk and every reader rejects it as truncated.
 pub struct ArchiveWriter<W: Write> {
     sink: W,
+    prelude: [u8; PRELUDE_LEN],
     cipher: PayloadCipher,
     compressor: Compressor,
     options: WriterOptions,
@@ -116,31 +123,36 @@ impl<W: Write> std::fmt::Debug for ArchiveWriter<W> {
 }
 
 impl<W: Write> ArchiveWriter<W> {
-    /// Starts an archive that each of `keys` opens: writes the header and the
-    /// metadata chunk, with a fresh file key and salt from the system's generator.
-    pub fn new(
+    /// Starts an archive that each of `recipients` opens (one key slot each):
+    /// writes the header and the metadata chunk, with a fresh file key and
+    /// salt from the system's generator. Pass `&[&key]` for one raw key, or
+    /// [`Recipient`]s for passphrases, X25519 recipients and slot names.
+    pub fn new<R: Clone + Into<Recipient>>(
         sink: W,
-        keys: &[&ArchiveKey],
+        recipients: &[R],
         metadata: &ArchiveMetadata,
         options: &WriterOptions,
     ) -> Result<Self> {
-        Self::with_rng(sink, keys, metadata, options, &mut rand::rngs::OsRng)
+        Self::with_rng(sink, recipients, metadata, options, &mut rand::rngs::OsRng)
     }
 
     /// As [`ArchiveWriter::new`], drawing the file key, salt and slot salts from
     /// `rng`. Only a deterministic generator for test vectors should pass
     /// anything but a system generator here.
-    pub fn with_rng(
+    pub fn with_rng<R: Clone + Into<Recipient>>(
         sink: W,
-        keys: &[&ArchiveKey],
+        recipients: &[R],
         metadata: &ArchiveMetadata,
         options: &WriterOptions,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
         options.validate()?;
-        let named: Vec<(&ArchiveKey, &str)> = keys.iter().map(|key| (*key, "")).collect();
-        let (header, keys) =
-            seal_header((options.chunk_size, options.max_record_size()), &named, rng)?;
+        let recipients: Vec<Recipient> = recipients.iter().cloned().map(Into::into).collect();
+        let (header, keys) = seal_header(
+            (options.chunk_size, options.max_record_size()),
+            &recipients,
+            rng,
+        )?;
         let mut writer = Self::start(sink, &header, keys, options)?;
         writer.mode = Some(metadata.mode);
         let mut body = Vec::new();
@@ -182,6 +194,7 @@ impl<W: Write> ArchiveWriter<W> {
         };
         let mut writer = ArchiveWriter {
             sink,
+            prelude: Prelude::to_bytes(&header.prelude),
             cipher: keys.payload,
             compressor: Compressor::new(options.level)?,
             options: options.clone(),
@@ -198,6 +211,11 @@ impl<W: Write> ArchiveWriter<W> {
         };
         writer.pool = pool;
         Ok(writer)
+    }
+
+    /// The 52 prelude bytes of the archive's header.
+    pub(crate) fn prelude(&self) -> &[u8; PRELUDE_LEN] {
+        &self.prelude
     }
 
     /// How many chunks have been written to the sink so far.
@@ -307,7 +325,10 @@ impl<W: Write> ArchiveWriter<W> {
     /// to it (spec §6.5); when the index would be larger than the chunk size
     /// it is left out and the returned trailer's index fields are zero.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
-        if self.mode == Some(ArchiveMode::Pages) && self.trailer()?.pages == 0 {
+        self.guard()?;
+        self.flush_batch()?;
+        self.drain()?;
+        if self.mode == Some(ArchiveMode::Pages) && self.tally.pages() == 0 {
             self.failed = true;
             return Err(Error::invalid(
                 "a pages archive needs at least page 1 before it is finished",
@@ -318,6 +339,9 @@ impl<W: Write> ArchiveWriter<W> {
         if let Some((chunk, offset)) = placed {
             trailer.index_chunk = chunk;
             trailer.index_offset = offset;
+        }
+        if let Some(key) = &self.options.signing_key {
+            key.sign(&self.prelude, &mut trailer);
         }
         self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
         Ok((self.into_sink()?, trailer))

@@ -51,6 +51,7 @@ fn archive_start(chunk_size: u32) -> Vec<u8> {
         chunk_size,
         level: 3,
         threads: 1,
+        signing_key: None,
     };
     let mut writer = ArchiveWriter::new(
         Vec::new(),

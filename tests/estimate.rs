@@ -45,8 +45,8 @@ fn check(db: &Path, options: &CreateOptions, what: &str) -> (SizeEstimate, u64) 
     let dir = db.parent().unwrap();
     let archive = dir.join("check.keepsake");
     let _ = std::fs::remove_file(&archive);
-    let created = create_archive(db, &archive, &key(), options).unwrap();
-    let trailer = archive_metadata(&archive, &key())
+    let created = create_archive(db, &archive, &[key()], options).unwrap();
+    let trailer = archive_metadata(&archive, &[key().into()])
         .unwrap()
         .trailer
         .expect("a seekable archive's trailer is read");
@@ -144,8 +144,11 @@ fn check_pages(db: &Path, writer: &WriterOptions, what: &str) -> SizeEstimate {
         writer: writer.clone(),
         ..Default::default()
     };
-    let created = keepsake::create_page_archive(db, &archive, &key(), &options).unwrap();
-    let trailer = archive_metadata(&archive, &key()).unwrap().trailer.unwrap();
+    let created = keepsake::create_page_archive(db, &archive, &[key()], &options).unwrap();
+    let trailer = archive_metadata(&archive, &[key().into()])
+        .unwrap()
+        .trailer
+        .unwrap();
     std::fs::remove_file(&archive).unwrap();
     let error = (estimate.bytes as f64 - created.bytes as f64) / created.bytes as f64;
     assert!(
@@ -157,7 +160,13 @@ fn check_pages(db: &Path, writer: &WriterOptions, what: &str) -> SizeEstimate {
     );
     assert!(estimate.low_bytes <= estimate.bytes && estimate.bytes <= estimate.high_bytes);
     // The pages, their batches and framing are counted exactly.
-    assert_eq!(estimate.plaintext_bytes, trailer.plaintext_bytes, "{what}");
+    // The seek index's offsets are estimated: a varint may be a byte off per entry.
+    assert!(
+        estimate.plaintext_bytes.abs_diff(trailer.plaintext_bytes) <= trailer.chunk_count,
+        "{what}: {} estimated plaintext bytes, {} in the trailer",
+        estimate.plaintext_bytes,
+        trailer.plaintext_bytes
+    );
     assert_eq!(estimate.chunks, trailer.chunk_count + 1, "{what}");
     estimate
 }

@@ -49,10 +49,11 @@ impl Fixture {
                 chunk_size: 8192,
                 level: 1,
                 threads: 1,
+                ..WriterOptions::default()
             },
             ..CreateOptions::default()
         };
-        create_archive(&db, &archive, &key, &options).unwrap();
+        create_archive(&db, &archive, &[&key], &options).unwrap();
         Fixture {
             _dir: dir,
             root,
@@ -92,7 +93,7 @@ impl Fixture {
     /// A full import, then the rows the selection leaves out deleted in SQL.
     fn expected(&self, name: &str, delete: &[String]) -> [u8; 32] {
         let db = self.path(name);
-        import_archive(&self.archive, &self.key, &db).unwrap();
+        import_archive(&self.archive, &[self.key.clone().into()], &db).unwrap();
         let conn = Connection::open(&db).unwrap();
         for statement in delete {
             conn.execute(statement, []).unwrap();
@@ -306,6 +307,7 @@ fn without_an_index_a_partial_import_reads_everything_and_says_so() {
             chunk_size: 8192,
             level: 1,
             threads: 1,
+            ..WriterOptions::default()
         },
     )
     .unwrap();
@@ -355,7 +357,7 @@ fn without_an_index_a_partial_import_reads_everything_and_says_so() {
 #[test]
 fn the_summary_reads_no_chunk_between_the_metadata_and_the_trailer() {
     let fixture = Fixture::new();
-    let full = keepsake::archive_metadata(&fixture.archive, &fixture.key).unwrap();
+    let full = keepsake::archive_metadata(&fixture.archive, &[fixture.key.clone().into()]).unwrap();
     // Overwrite every byte between the metadata chunk and the final frame:
     // the summary, read in constant time, does not notice.
     let index = fixture.open(&fixture.archive).index().unwrap().clone();
@@ -365,7 +367,7 @@ fn the_summary_reads_no_chunk_between_the_metadata_and_the_trailer() {
     bytes[from..to].fill(0xAA);
     let blanked = fixture.path("blanked.ksk");
     std::fs::write(&blanked, &bytes).unwrap();
-    let summary = keepsake::archive_metadata(&blanked, &fixture.key).unwrap();
+    let summary = keepsake::archive_metadata(&blanked, &[fixture.key.clone().into()]).unwrap();
     assert_eq!(summary.trailer, full.trailer);
     assert_eq!(summary.metadata, full.metadata);
 }
@@ -381,6 +383,7 @@ fn an_index_larger_than_a_chunk_is_left_out() {
             chunk_size: 4096,
             level: 1,
             threads: 1,
+            ..WriterOptions::default()
         },
     )
     .unwrap();
@@ -463,7 +466,7 @@ fn a_partial_import_that_meets_a_damaged_chunk_changes_nothing() {
     );
 
     let existing = fixture.path("existing.db");
-    import_archive(&fixture.archive, &fixture.key, &existing).unwrap();
+    import_archive(&fixture.archive, &[fixture.key.clone().into()], &existing).unwrap();
     let before = common::database_digest(&existing);
     let outcome = import_selected(
         &damaged,

@@ -65,11 +65,11 @@ fn a_sample_database_round_trips_through_pages() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample(dir.path());
     let archive = dir.path().join("pages.keepsake");
-    let report = create_page_archive(&db, &archive, &key(), &small_chunks()).unwrap();
+    let report = create_page_archive(&db, &archive, &[key()], &small_chunks()).unwrap();
     assert!(report.pages >= 2);
     assert_eq!(report.pages, u64::from(report.database_pages));
 
-    let summary = keepsake::sqlite::archive_metadata(&archive, &key()).unwrap();
+    let summary = keepsake::sqlite::archive_metadata(&archive, &[key().into()]).unwrap();
     assert_eq!(summary.metadata.mode, ArchiveMode::Pages);
     let trailer = summary.trailer.unwrap();
     assert_eq!(trailer.pages, report.pages);
@@ -120,7 +120,7 @@ fn free_list_leaves_stay_behind_and_the_rows_come_back() {
         assert!(free > 2, "the deletes should free pages, freed {free}");
     }
     let archive = dir.path().join("pages.keepsake");
-    let report = create_page_archive(&db, &archive, &key(), &small_chunks()).unwrap();
+    let report = create_page_archive(&db, &archive, &[key()], &small_chunks()).unwrap();
     assert!(report.pages < u64::from(report.database_pages));
     let restored = dir.path().join("restored.db");
     restore_database(
@@ -221,7 +221,7 @@ fn a_snapshot_taken_while_another_connection_writes_is_consistent() {
     let archive = dir.path().join("busy.keepsake");
     let mut options = small_chunks();
     options.writer.chunk_size = 4096 * 2 + 16;
-    create_page_archive(&db, &archive, &key(), &options).unwrap();
+    create_page_archive(&db, &archive, &[key()], &options).unwrap();
     stop.store(true, Ordering::SeqCst);
     let last = writer.join().unwrap();
     let restored = dir.path().join("restored.db");
@@ -291,7 +291,7 @@ fn a_cancelled_create_leaves_no_archive() {
         progress,
         ..small_chunks()
     };
-    let result = create_page_archive(&db, &archive, &key(), &options);
+    let result = create_page_archive(&db, &archive, &[key()], &options);
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!archive.exists());
     assert!(leftovers(dir.path()).is_empty());
@@ -302,7 +302,7 @@ fn a_failed_or_cancelled_restore_leaves_no_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample(dir.path());
     let archive = dir.path().join("pages.keepsake");
-    create_page_archive(&db, &archive, &key(), &small_chunks()).unwrap();
+    create_page_archive(&db, &archive, &[key()], &small_chunks()).unwrap();
     let restored = dir.path().join("restored.db");
 
     let progress = Progress::default();
@@ -347,7 +347,7 @@ fn records_and_pages_archives_are_not_confused() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample(dir.path());
     let records = dir.path().join("records.keepsake");
-    keepsake::create_archive(&db, &records, &key(), &Default::default()).unwrap();
+    keepsake::create_archive(&db, &records, &[key()], &Default::default()).unwrap();
     let restored = dir.path().join("restored.db");
     let result = restore_database(
         &records,
@@ -362,9 +362,9 @@ fn records_and_pages_archives_are_not_confused() {
     assert!(!restored.exists());
 
     let pages = dir.path().join("pages.keepsake");
-    create_page_archive(&db, &pages, &key(), &small_chunks()).unwrap();
+    create_page_archive(&db, &pages, &[key()], &small_chunks()).unwrap();
     let target = dir.path().join("target.db");
-    let result = keepsake::import_archive(&pages, &key(), &target);
+    let result = keepsake::import_archive(&pages, &[key().into()], &target);
     assert!(
         matches!(result, Err(Error::InvalidInput { .. })),
         "{result:?}"
@@ -378,7 +378,7 @@ fn records_and_pages_archives_are_not_confused() {
         },
         progress: Progress::default(),
     };
-    let result = create_page_archive(&db, &dir.path().join("tiny.keepsake"), &key(), &tiny);
+    let result = create_page_archive(&db, &dir.path().join("tiny.keepsake"), &[key()], &tiny);
     assert!(
         matches!(result, Err(Error::InvalidInput { .. })),
         "{result:?}"

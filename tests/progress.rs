@@ -29,7 +29,7 @@ fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     )
     .unwrap();
     let archive = dir.join("source.keepsake");
-    keepsake::create_archive(&db, &archive, &key(), &small_chunks(Progress::default())).unwrap();
+    keepsake::create_archive(&db, &archive, &[key()], &small_chunks(Progress::default())).unwrap();
     (db, archive)
 }
 
@@ -92,20 +92,20 @@ fn create_verify_and_import_report_progress_up_to_their_totals() {
     let dir = tempfile::tempdir().unwrap();
     let (db, archive) = fixture(dir.path());
     let records = {
-        let summary = keepsake::archive_metadata(&archive, &key()).unwrap();
+        let summary = keepsake::archive_metadata(&archive, &[key().into()]).unwrap();
         let trailer = summary.trailer.unwrap();
         trailer.conversations + trailer.messages + trailer.consent
     };
 
     let (progress, events) = recording();
     let second = dir.path().join("second.keepsake");
-    let report = keepsake::create_archive(&db, &second, &key(), &small_chunks(progress)).unwrap();
+    let report = keepsake::create_archive(&db, &second, &[key()], &small_chunks(progress)).unwrap();
     let events = events.lock().unwrap();
     check_events(&events, records);
     assert_eq!(events.last().unwrap().bytes_done, report.bytes);
 
     let (progress, events) = recording();
-    verify_archive_with(&archive, &key(), &progress).unwrap();
+    verify_archive_with(&archive, &[key().into()], &progress).unwrap();
     let events = events.lock().unwrap();
     check_events(&events, records);
     let size = std::fs::metadata(&archive).unwrap().len();
@@ -113,7 +113,13 @@ fn create_verify_and_import_report_progress_up_to_their_totals() {
     assert_eq!(events.last().unwrap().bytes_done, size);
 
     let (progress, events) = recording();
-    import_archive_with(&archive, &key(), &dir.path().join("restored.db"), &progress).unwrap();
+    import_archive_with(
+        &archive,
+        &[key().into()],
+        &dir.path().join("restored.db"),
+        &progress,
+    )
+    .unwrap();
     check_events(&events.lock().unwrap(), records);
 }
 
@@ -123,7 +129,8 @@ fn a_cancelled_create_leaves_no_file_behind() {
     let (db, _) = fixture(dir.path());
     let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     let out = dir.path().join("cancelled.keepsake");
-    let result = keepsake::create_archive(&db, &out, &key(), &small_chunks(cancelling_after(500)));
+    let result =
+        keepsake::create_archive(&db, &out, &[key()], &small_chunks(cancelling_after(500)));
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!out.exists());
     let after: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -148,11 +155,16 @@ fn a_cancelled_import_leaves_the_database_as_it_was() {
     other.seed = 9;
     write_sample(&target, &other).unwrap();
     let before = database_digest(&target);
-    let result = import_archive_with(&archive, &key(), &target, &cancelling_after(1000));
+    let result = import_archive_with(&archive, &[key().into()], &target, &cancelling_after(1000));
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert_eq!(database_digest(&target), before);
     // Cancelled right at the end, after every batch: still nothing.
-    let result = import_archive_with(&archive, &key(), &target, &cancelling_after(u64::MAX));
+    let result = import_archive_with(
+        &archive,
+        &[key().into()],
+        &target,
+        &cancelling_after(u64::MAX),
+    );
     assert!(result.is_ok());
     assert_ne!(database_digest(&target), before);
 }
@@ -161,7 +173,7 @@ fn a_cancelled_import_leaves_the_database_as_it_was() {
 fn a_cancelled_verify_stops_with_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let (_, archive) = fixture(dir.path());
-    let result = verify_archive_with(&archive, &key(), &cancelling_after(200));
+    let result = verify_archive_with(&archive, &[key().into()], &cancelling_after(200));
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
 }
 
@@ -172,7 +184,7 @@ fn a_handle_cancelled_before_the_start_stops_at_once() {
     let progress = Progress::default();
     progress.cancel();
     let target = dir.path().join("never.db");
-    let result = import_archive_with(&archive, &key(), &target, &progress);
+    let result = import_archive_with(&archive, &[key().into()], &target, &progress);
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!target.exists());
 }

@@ -60,10 +60,11 @@ impl Fixture {
                 chunk_size: 4096,
                 level: 1,
                 threads: 1,
+                ..WriterOptions::default()
             },
             ..CreateOptions::default()
         };
-        create_archive(&db, &archive, &key, &options).unwrap();
+        create_archive(&db, &archive, &[&key], &options).unwrap();
         let batches = read_all(&archive, &key).unwrap();
         let seekable = SeekableArchive::open(
             File::open(&archive).unwrap(),

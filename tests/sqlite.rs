@@ -102,7 +102,7 @@ impl Fixture {
 
     fn create(&self, db: &Path, name: &str, options: &CreateOptions) -> PathBuf {
         let archive = self.path(name);
-        create_archive(db, &archive, &self.key, options).unwrap();
+        create_archive(db, &archive, &[&self.key], options).unwrap();
         archive
     }
 
@@ -202,23 +202,28 @@ fn a_sample_database_round_trips_exactly() {
     let fixture = Fixture::new();
     let source = fixture.sample("source.db");
     let archive = fixture.path("backup.keepsake");
-    let created =
-        create_archive(&source, &archive, &fixture.key, &CreateOptions::default()).unwrap();
+    let created = create_archive(
+        &source,
+        &archive,
+        &[&fixture.key],
+        &CreateOptions::default(),
+    )
+    .unwrap();
     assert_eq!((created.conversations, created.messages), (20, 2000));
     assert_eq!(created.bytes, std::fs::metadata(&archive).unwrap().len());
 
-    let verified = verify_archive(&archive, &fixture.key).unwrap();
+    let verified = verify_archive(&archive, &[fixture.key.clone().into()]).unwrap();
     assert_eq!(verified.bytes, created.bytes);
     assert_eq!(verified.trailer.messages, 2000);
     assert_eq!(verified.trailer.time_range, created.time_range);
     assert_eq!(verified.chunks, verified.trailer.chunk_count + 1);
-    let summary = sqlite::archive_metadata(&archive, &fixture.key).unwrap();
+    let summary = sqlite::archive_metadata(&archive, &[fixture.key.clone().into()]).unwrap();
     assert_eq!(summary.trailer.as_ref(), Some(&verified.trailer));
     assert_eq!(summary.metadata, verified.metadata);
     assert_eq!(summary.metadata.elements, Elements::default());
 
     let target = fixture.path("target.db");
-    let report = import_archive(&archive, &fixture.key, &target).unwrap();
+    let report = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
     assert_eq!(report.conversations, counts(20, 0));
     assert_eq!(report.messages, counts(2000, 0));
     assert_eq!(report.consent, counts(created.consent, 0));
@@ -260,9 +265,9 @@ fn a_second_import_of_the_same_archive_changes_nothing() {
     let source = fixture.sample("source.db");
     let archive = fixture.create(&source, "a.keepsake", &CreateOptions::default());
     let target = fixture.path("target.db");
-    let first = import_archive(&archive, &fixture.key, &target).unwrap();
+    let first = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
     let after_first = digests(&target, true);
-    let second = import_archive(&archive, &fixture.key, &target).unwrap();
+    let second = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
     assert_eq!(digests(&target, true), after_first);
     assert_eq!(
         second.conversations,
@@ -299,7 +304,7 @@ fn import_adds_only_the_missing_rows_and_leaves_existing_ones_alone() {
         &[message(b"1", b"a", 10), message(b"9", b"z", 5)],
         &[],
     );
-    let report = import_archive(&archive, &fixture.key, &target).unwrap();
+    let report = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
     assert_eq!(report.conversations, counts(1, 1));
     assert_eq!(report.messages, counts(2, 1));
     assert_eq!(count(&target, "SELECT count(*) FROM messages"), 4);
@@ -346,7 +351,7 @@ fn the_newer_consent_decision_wins_in_both_directions() {
             consent("same-time", ConsentState::Allowed, 100),
         ],
     );
-    let report = import_archive(&archive, &fixture.key, &target).unwrap();
+    let report = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
     assert_eq!(report.consent, counts(2, 2));
     let conn = open_database(&target).unwrap();
     let state = |entity: &str| -> (String, i64) {
@@ -443,7 +448,7 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
             expected,
             "{start_ns:?}..{end_ns:?}"
         );
-        let summary = sqlite::archive_metadata(&archive, &fixture.key).unwrap();
+        let summary = sqlite::archive_metadata(&archive, &[fixture.key.clone().into()]).unwrap();
         assert_eq!(
             (summary.metadata.start_ns, summary.metadata.end_ns),
             (start_ns, end_ns)
@@ -451,7 +456,7 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
 
         // The restored database holds exactly those rows, foreign keys intact.
         let target = fixture.path(&format!("{n}.db"));
-        import_archive(&archive, &fixture.key, &target).unwrap();
+        import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
         let conversations = expected.iter().filter(|id| id.starts_with("c:")).count() as u64;
         assert_eq!(
             count(&target, "SELECT count(*) FROM conversations"),
@@ -463,7 +468,7 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
     let report = create_archive(
         &source,
         &fixture.path("bounds.keepsake"),
-        &fixture.key,
+        &[&fixture.key],
         &CreateOptions {
             start_ns: Some(20),
             end_ns: Some(40),
@@ -502,7 +507,7 @@ fn elements_choose_messages_consent_or_both() {
     };
     let path = fixture.path("nothing.keepsake");
     assert!(matches!(
-        create_archive(&source, &path, &fixture.key, &nothing),
+        create_archive(&source, &path, &[&fixture.key], &nothing),
         Err(Error::InvalidInput { .. })
     ));
     assert!(!path.exists());
@@ -514,8 +519,13 @@ fn an_empty_database_round_trips_to_an_empty_archive() {
     let source = fixture.path("empty.db");
     drop(open_database(&source).unwrap());
     let archive = fixture.path("empty.keepsake");
-    let report =
-        create_archive(&source, &archive, &fixture.key, &CreateOptions::default()).unwrap();
+    let report = create_archive(
+        &source,
+        &archive,
+        &[&fixture.key],
+        &CreateOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         (
             report.conversations,
@@ -528,7 +538,7 @@ fn an_empty_database_round_trips_to_an_empty_archive() {
     assert!(fixture.records(&archive).is_empty());
     let target = fixture.path("target.db");
     assert_eq!(
-        import_archive(&archive, &fixture.key, &target).unwrap(),
+        import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap(),
         ImportReport::default()
     );
     assert_eq!(digests(&source, true), digests(&target, true));
@@ -546,7 +556,12 @@ fn damaged_import_setup(fixture: &Fixture) -> (PathBuf, PathBuf) {
         ..CreateOptions::default()
     };
     let archive = fixture.create(&source, "a.keepsake", &options);
-    assert!(verify_archive(&archive, &fixture.key).unwrap().chunks > 10);
+    assert!(
+        verify_archive(&archive, &[fixture.key.clone().into()])
+            .unwrap()
+            .chunks
+            > 10
+    );
     let target = fixture.path("target.db");
     insert_rows(
         &target,
@@ -568,7 +583,7 @@ fn a_truncated_archive_leaves_the_database_unchanged() {
     for keep in [bytes.len() / 2, bytes.len() - 1] {
         let cut = fixture.path(&format!("cut-{keep}.keepsake"));
         std::fs::write(&cut, &bytes[..keep]).unwrap();
-        let result = import_archive(&cut, &fixture.key, &target);
+        let result = import_archive(&cut, &[fixture.key.clone().into()], &target);
         assert!(
             matches!(result, Err(Error::Truncated { .. })),
             "{keep}: {result:?}"
@@ -576,7 +591,7 @@ fn a_truncated_archive_leaves_the_database_unchanged() {
         assert_eq!(digests(&target, true), before);
     }
     // The database is still writable afterwards: no transaction left open.
-    import_archive(&archive, &fixture.key, &target).unwrap();
+    import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
     assert_eq!(count(&target, "SELECT count(*) FROM messages"), 2001);
 }
 
@@ -588,7 +603,7 @@ fn a_failed_import_into_a_new_path_leaves_no_database_behind() {
     let cut = fixture.path("cut.keepsake");
     std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
     let fresh = fixture.path("fresh.db");
-    let result = import_archive(&cut, &fixture.key, &fresh);
+    let result = import_archive(&cut, &[fixture.key.clone().into()], &fresh);
     assert!(matches!(result, Err(Error::Truncated { .. })), "{result:?}");
     let left: Vec<_> = std::fs::read_dir(fixture.path(""))
         .unwrap()
@@ -608,10 +623,10 @@ fn a_damaged_chunk_leaves_the_database_unchanged() {
     bytes[at] ^= 1;
     let damaged = fixture.path("damaged.keepsake");
     std::fs::write(&damaged, &bytes).unwrap();
-    let result = import_archive(&damaged, &fixture.key, &target);
+    let result = import_archive(&damaged, &[fixture.key.clone().into()], &target);
     assert!(matches!(result, Err(Error::Corrupt { .. })), "{result:?}");
     assert!(matches!(
-        verify_archive(&damaged, &fixture.key),
+        verify_archive(&damaged, &[fixture.key.clone().into()]),
         Err(Error::Corrupt { .. })
     ));
     assert_eq!(digests(&target, true), before);
@@ -624,21 +639,21 @@ fn a_wrong_key_leaves_the_database_unchanged() {
     let before = digests(&target, true);
     let wrong = ArchiveKey::from_bytes([8; 32]);
     assert!(matches!(
-        import_archive(&archive, &wrong, &target),
+        import_archive(&archive, &[wrong.clone().into()], &target),
         Err(Error::WrongKey)
     ));
     assert!(matches!(
-        verify_archive(&archive, &wrong),
+        verify_archive(&archive, &[wrong.clone().into()]),
         Err(Error::WrongKey)
     ));
     assert!(matches!(
-        sqlite::archive_metadata(&archive, &wrong),
+        sqlite::archive_metadata(&archive, &[wrong.clone().into()]),
         Err(Error::WrongKey)
     ));
     assert_eq!(digests(&target, true), before);
     // Nor is a database created for an archive that cannot be opened.
     let fresh = fixture.path("never.db");
-    assert!(import_archive(&archive, &wrong, &fresh).is_err());
+    assert!(import_archive(&archive, &[wrong.clone().into()], &fresh).is_err());
     assert!(!fresh.exists());
 }
 
@@ -665,7 +680,7 @@ fn a_failed_create_leaves_nothing_under_the_final_name() {
         },
         ..CreateOptions::default()
     };
-    let result = create_archive(&source, &archive, &fixture.key, &options);
+    let result = create_archive(&source, &archive, &[&fixture.key], &options);
     assert!(
         matches!(result, Err(Error::InvalidInput { .. })),
         "{result:?}"
@@ -676,7 +691,12 @@ fn a_failed_create_leaves_nothing_under_the_final_name() {
 
     // A missing database creates neither an archive nor a database.
     let missing = fixture.path("missing.db");
-    let result = create_archive(&missing, &archive, &fixture.key, &CreateOptions::default());
+    let result = create_archive(
+        &missing,
+        &archive,
+        &[&fixture.key],
+        &CreateOptions::default(),
+    );
     assert!(
         matches!(result, Err(Error::InvalidInput { .. })),
         "{result:?}"
@@ -691,7 +711,7 @@ fn a_failed_create_leaves_nothing_under_the_final_name() {
         ..CreateOptions::default()
     };
     assert!(matches!(
-        create_archive(&source, &archive, &fixture.key, &empty_range),
+        create_archive(&source, &archive, &[&fixture.key], &empty_range),
         Err(Error::InvalidInput { .. })
     ));
     assert_eq!(listing(&fixture.root), before);
@@ -703,7 +723,12 @@ fn create_refuses_to_overwrite_an_existing_file() {
     let source = fixture.sample("source.db");
     let archive = fixture.path("a.keepsake");
     std::fs::write(&archive, b"precious").unwrap();
-    let result = create_archive(&source, &archive, &fixture.key, &CreateOptions::default());
+    let result = create_archive(
+        &source,
+        &archive,
+        &[&fixture.key],
+        &CreateOptions::default(),
+    );
     match result {
         Err(Error::InvalidInput { reason }) => {
             assert!(reason.contains("already exists"), "{reason}")
@@ -770,7 +795,7 @@ fn create_reads_one_snapshot_while_another_connection_writes() {
         },
         ..CreateOptions::default()
     };
-    let report = create_archive(&source, &archive, &fixture.key, &options).unwrap();
+    let report = create_archive(&source, &archive, &[&fixture.key], &options).unwrap();
     done.store(true, Ordering::SeqCst);
     let written_during = writer.join().unwrap();
 
@@ -818,7 +843,7 @@ fn restored_conversations_are_read_only_until_reactivated() {
     );
     let archive = fixture.create(&source, "a.keepsake", &CreateOptions::default());
     let target = fixture.path("target.db");
-    import_archive(&archive, &fixture.key, &target).unwrap();
+    import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
 
     let conn = open_database(&target).unwrap();
     assert!(!is_active(&conn, b"a").unwrap());

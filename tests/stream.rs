@@ -25,6 +25,7 @@ fn small_chunks() -> WriterOptions {
         chunk_size: 4096,
         level: 3,
         threads: 1,
+        signing_key: None,
     }
 }
 
@@ -248,6 +249,7 @@ fn a_bit_flipped_anywhere_is_rejected_with_the_right_class() {
             chunk_size: 4096,
             level: 3,
             threads: 2,
+            signing_key: None,
         },
         10,
     );
@@ -333,7 +335,7 @@ proptest! {
     #[test]
     fn writer_then_reader_is_identity(conversations in 0usize..4, messages in 0usize..60, seed in any::<u64>(), chunk_size in 4096u32..20_000, level in 1i32..6) {
         let records = sample(conversations, messages);
-        let options = WriterOptions { chunk_size, level, threads: 1 + (seed % 3) as usize };
+        let options = WriterOptions { chunk_size, level, threads: 1 + (seed % 3) as usize, signing_key: None };
         let bytes = write(&records, &options, seed);
         prop_assert_eq!(read_all(&bytes, &key(7)).unwrap(), records);
     }

@@ -17,7 +17,7 @@ use keepsake::vectors::{
 };
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Item, Limit,
-    Limits, Record, SeekableArchive, read_summary,
+    Limits, Passphrase, Record, SeekableArchive, SignatureStatus, X25519Identity, read_summary,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -65,8 +65,8 @@ impl Reading {
     }
 }
 
-fn identities(vector: &Vector) -> [Identity; 1] {
-    [vector.archive_key().into()]
+fn identities(vector: &Vector) -> Vec<Identity> {
+    vector.identities()
 }
 
 /// The streaming reader over the whole buffer.
@@ -230,6 +230,9 @@ fn every_success_vector_summarises_to_its_trailer() {
             vector.name
         );
         assert_eq!(summary.metadata, expected.metadata, "{}", vector.name);
+        if let Some(status) = vector.signature {
+            assert_eq!(summary.signature, status, "{}", vector.name);
+        }
         assert_eq!(
             summary.key_slots, expected.header.key_slots,
             "{}",
@@ -373,7 +376,12 @@ fn outcome_fields(outcome: &Outcome) -> Vec<(&'static str, Value)> {
             "limit",
             match limit {
                 Limit::ChunkSize => "chunk_size",
-                _ => "record_size",
+                Limit::RecordSize => "record_size",
+                Limit::Argon2Memory => "argon2_memory",
+                Limit::Argon2Passes => "argon2_passes",
+                Limit::Argon2Lanes => "argon2_lanes",
+                Limit::PassphraseSlots => "passphrase_slots",
+                other => panic!("a limit without a manifest word: {other:?}"),
             }
             .into(),
         )],
@@ -402,12 +410,20 @@ fn the_committed_manifest_describes_the_committed_files() {
             vectors::hex(&Sha256::digest(&bytes)),
             "{name}"
         );
-        let key = ArchiveKey::from_hex(entry["key"].as_str().unwrap()).unwrap();
+        let identity: Identity = if let Some(key) = entry["key"].as_str() {
+            ArchiveKey::from_hex(key).unwrap().into()
+        } else if let Some(passphrase) = entry["passphrase"].as_str() {
+            Passphrase::new(passphrase).unwrap().into()
+        } else {
+            X25519Identity::from_text(entry["identity"].as_str().unwrap())
+                .unwrap()
+                .into()
+        };
 
         let mut released = Vec::new();
         let mut facts = None;
         let result = (|| {
-            let mut reader = ArchiveReader::new(&bytes[..], &[key.into()], Limits::default())?;
+            let mut reader = ArchiveReader::new(&bytes[..], &[identity], Limits::default())?;
             let header = reader.header().clone();
             let metadata = reader.metadata().clone();
             while let Some(item) = reader.next_item()? {
@@ -440,6 +456,17 @@ fn the_committed_manifest_describes_the_committed_files() {
                 serde_json::to_value(found).unwrap(),
                 expected,
                 "{name}: records"
+            );
+        }
+        if let Some((header, _, trailer)) = &facts
+            && let Some(expected) = entry.get("signature")
+        {
+            let status = SignatureStatus::of(&header.prelude.to_bytes(), trailer);
+            assert_eq!(expected["status"], status.word(), "{name}: signature");
+            assert_eq!(
+                expected.get("signer").and_then(Value::as_str),
+                status.signer().map(|signer| signer.to_string()).as_deref(),
+                "{name}: signer"
             );
         }
         if let Some((header, metadata, trailer)) = facts {

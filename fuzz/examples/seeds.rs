@@ -121,6 +121,7 @@ fn write_archive(records: &[Record], chunk_size: u32, seed: u64) -> Vec<u8> {
         chunk_size,
         level: 3,
         threads: 1,
+        signing_key: None,
     };
     let mut writer =
         ArchiveWriter::with_rng(Vec::new(), &[&key()], &metadata(), &options, &mut rng)

@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     };
     std::fs::write(&archive, &bytes).expect("write the archive");
 
-    let result = import_archive(&archive, &key(), &db);
+    let result = import_archive(&archive, &[key().into()], &db);
 
     let rows = if db.exists() {
         let conn = open_database(&db).expect("open the database after the import");

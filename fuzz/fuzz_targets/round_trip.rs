@@ -173,6 +173,7 @@ fuzz_target!(|input: Input| {
         chunk_size: 4096 + u32::from(input.chunk_size) % (65536 - 4096 + 1),
         level: 1 + i32::from(input.level % 5),
         threads: 1 + usize::from(input.level % 2),
+        signing_key: None,
     };
     let metadata = ArchiveMetadata {
         mode: ArchiveMode::Records,

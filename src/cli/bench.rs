@@ -108,14 +108,15 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
             key_file,
         } => {
             let key = read_key(key_file)?;
-            let report = keepsake::create_archive(db, archive, &key, &Default::default()).map_err(
-                |error| library_failure(error, Direction::Writing, "cannot create".into()),
-            )?;
+            let report = keepsake::create_archive(db, archive, &[&key], &Default::default())
+                .map_err(|error| {
+                    library_failure(error, Direction::Writing, "cannot create".into())
+                })?;
             ("create", Counts::from(&report).total(), report.bytes)
         }
         Step::Verify { archive, key_file } => {
             let key = read_key(key_file)?;
-            let report = keepsake::verify_archive(archive, &key).map_err(|error| {
+            let report = keepsake::verify_archive(archive, &[key.into()]).map_err(|error| {
                 library_failure(error, Direction::Reading, "cannot verify".into())
             })?;
             let records = Counts::from(&report.trailer).total();
@@ -127,7 +128,7 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
             key_file,
         } => {
             let key = read_key(key_file)?;
-            let report = keepsake::import_archive(archive, &key, db).map_err(|error| {
+            let report = keepsake::import_archive(archive, &[key.into()], db).map_err(|error| {
                 library_failure(error, Direction::Reading, "cannot import".into())
             })?;
             (

@@ -94,6 +94,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         write_key_file(&key_file, &keepsake::ArchiveKey::generate())?;
         read_key(&key_file)
     })?;
+    let identities = [keepsake::Identity::RawKey(key.clone())];
     row(
         "keygen",
         &format!("256-bit key in {}", file_name(&key_file)),
@@ -120,7 +121,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
     );
 
     let (created, elapsed) = timed(|| {
-        keepsake::create_archive(&db, &archive, &key, &Default::default()).map_err(|error| {
+        keepsake::create_archive(&db, &archive, &[&key], &Default::default()).map_err(|error| {
             library_failure(
                 error,
                 Direction::Writing,
@@ -139,7 +140,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (summary, elapsed) = timed(|| summarize(&archive, &key))?;
+    let (summary, elapsed) = timed(|| summarize(&archive, &identities))?;
     let listed = summary.trailer.as_ref().map(Counts::from);
     check(listed == Some(counts), || {
         format!("inspect lists {listed:?}, create wrote {counts:?}")
@@ -155,7 +156,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (first, elapsed) = timed(|| import_archive(&archive, &restored, &key, false))?;
+    let (first, elapsed) = timed(|| import_archive(&archive, &restored, &identities, false))?;
     let (inserted, skipped) = import_counts(&first);
     check(inserted == counts && skipped == Counts::default(), || {
         format!("a first import inserted {inserted:?} and skipped {skipped:?} of {counts:?}")
@@ -166,7 +167,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (again, elapsed) = timed(|| import_archive(&archive, &restored, &key, false))?;
+    let (again, elapsed) = timed(|| import_archive(&archive, &restored, &identities, false))?;
     let (inserted, skipped) = import_counts(&again);
     check(inserted == Counts::default() && skipped == counts, || {
         format!("a second import inserted {inserted:?} and skipped {skipped:?} of {counts:?}")
@@ -177,7 +178,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (verified, elapsed) = timed(|| verify_archive(&archive, &key, false))?;
+    let (verified, elapsed) = timed(|| verify_archive(&archive, &identities, false))?;
     let intact = Counts::from(&verified.trailer);
     check(intact == counts, || {
         format!("verify found {intact:?}, create wrote {counts:?}")

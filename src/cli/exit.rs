@@ -23,6 +23,8 @@ pub const UNSUPPORTED: u8 = 5;
 /// `salvage` wrote a new archive, but some of the damaged archive's content
 /// could not be recovered.
 pub const SALVAGED_WITH_LOSS: u8 = 6;
+/// The archive is intact but not validly signed by the trusted signer.
+pub const UNTRUSTED: u8 = 7;
 
 /// Whether an operation reads an archive or writes one: a size over a limit
 /// is damage in an archive being read, and a plain failure while writing.
@@ -105,7 +107,14 @@ pub fn classify(error: &Error, direction: Direction) -> (u8, &'static str, Optio
         Error::WrongKey => (
             WRONG_KEY,
             "wrong_key",
-            Some("check that --key-file is the key this archive was created with"),
+            Some(
+                "check that --key-file, --passphrase-env or --identity is one this archive was created for",
+            ),
+        ),
+        Error::UntrustedSignature { .. } => (
+            UNTRUSTED,
+            "untrusted_signature",
+            Some("the archive may not come from the installation you expect"),
         ),
         Error::NotAnArchive => (
             DAMAGED,
@@ -263,6 +272,7 @@ mod tests {
             ),
             (Error::InvalidKey { reason: "x".into() }, USAGE),
             (Error::Cancelled, FAILURE),
+            (Error::UntrustedSignature { reason: "x".into() }, UNTRUSTED),
             (Error::Io(std::io::Error::other("x")), FAILURE),
         ];
         for (error, code) in cases {

@@ -6,9 +6,11 @@ pub mod bench;
 pub mod demo;
 pub mod estimate;
 pub mod exit;
+pub mod keys;
 pub mod pages;
 pub mod progress_bar;
 pub mod salvage;
+pub mod slots;
 pub mod units;
 
 use std::borrow::Cow;
@@ -24,7 +26,8 @@ use keepsake::format::Trailer;
 use keepsake::sample::{SampleOptions, SampleReport, SampleShape};
 use keepsake::sqlite::{CreateOptions, CreateReport, ImportReport, VerifyReport};
 use keepsake::{
-    ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, Progress, WriterOptions,
+    ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, Identity, Progress,
+    SignatureStatus, SigningKey, WriterOptions, X25519Identity,
 };
 
 use exit::{Direction, FAILURE, Failure};
@@ -325,10 +328,82 @@ struct KeygenJson<'a> {
     ok: bool,
     command: &'static str,
     key_file: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
+}
+
+/// What kind of key `keygen` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A raw 32-byte archive key (hex).
+    Raw,
+    /// An X25519 identity; its recipient is printed.
+    X25519,
+    /// An Ed25519 signing key; its signer is printed.
+    Ed25519,
+}
+
+/// The time a key file says it was created.
+fn created_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// `keepsake keygen`.
-pub fn keygen(out: &Path) -> Result<Report, Failure> {
+pub fn keygen(out: &Path, kind: KeyKind) -> Result<Report, Failure> {
+    let (human, recipient, signer) = match kind {
+        KeyKind::Raw => return keygen_raw(out),
+        KeyKind::X25519 => {
+            let identity = X25519Identity::generate();
+            keys::write_secret_file(out, &identity.to_file_contents(&created_now()))?;
+            let recipient = identity.recipient().to_string();
+            (
+                format!(
+                    "wrote a new identity to {}
+recipient: {recipient}
+                     Give the recipient to whoever makes archives for you (`create --recipient`);
+                     keep the identity file private: it opens them.
+",
+                    out.display()
+                ),
+                Some(recipient),
+                None,
+            )
+        }
+        KeyKind::Ed25519 => {
+            let key = SigningKey::generate();
+            keys::write_secret_file(out, &key.to_file_contents(&created_now()))?;
+            let signer = key.signer().to_string();
+            (
+                format!(
+                    "wrote a new signing key to {}
+signer: {signer}
+                     Archives made with `create --sign-with` carry this installation's signature;
+                     check it with `verify --trusted-signer {signer}`.
+",
+                    out.display()
+                ),
+                None,
+                Some(signer),
+            )
+        }
+    };
+    Report::new(
+        human,
+        &KeygenJson {
+            ok: true,
+            command: "keygen",
+            key_file: out.to_string_lossy(),
+            recipient,
+            signer,
+        },
+    )
+}
+
+fn keygen_raw(out: &Path) -> Result<Report, Failure> {
     write_key_file(out, &ArchiveKey::generate())?;
     let human = format!(
         "wrote a new key to {}\n\
@@ -342,6 +417,8 @@ pub fn keygen(out: &Path) -> Result<Report, Failure> {
             ok: true,
             command: "keygen",
             key_file: out.to_string_lossy(),
+            recipient: None,
+            signer: None,
         },
     )
 }
@@ -456,6 +533,7 @@ impl SelectionRequest {
                 .unwrap_or(WriterOptions::default().chunk_size),
             level: self.level,
             threads: self.threads.unwrap_or(WriterOptions::default().threads),
+            signing_key: None,
         }
     }
 
@@ -480,7 +558,8 @@ impl SelectionRequest {
 pub struct CreateRequest {
     pub db: PathBuf,
     pub out: PathBuf,
-    pub key_file: PathBuf,
+    pub write_for: keys::WriteFor,
+    pub sign_with: Option<PathBuf>,
     pub selection: SelectionRequest,
     pub json: bool,
 }
@@ -500,6 +579,8 @@ struct CreateJson<'a> {
     level: i32,
     chunk_size: u32,
     seek_index: bool,
+    key_slots: usize,
+    signer: Option<String>,
     elapsed_ms: u64,
 }
 
@@ -512,7 +593,12 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         "create never replaces a file",
         "choose another --out, or move the old file away first",
     )?;
-    let key = read_key(&request.key_file)?;
+    let recipients = request.write_for.recipients()?;
+    let signing_key = match &request.sign_with {
+        Some(path) => Some(keys::read_signing_key(path)?),
+        None => None,
+    };
+    let signer = signing_key.as_ref().map(|key| key.signer().to_string());
     let writer = request.selection.writer();
     // Only a hint: if it fails, the create below reports why.
     let estimate = keepsake::estimate_archive(
@@ -527,8 +613,9 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     }
     let started = Instant::now();
     let report = with_progress(!request.json, "creating the archive", |progress| {
-        let options = request.selection.options(progress);
-        keepsake::create_archive(&request.db, &request.out, &key, &options)
+        let mut options = request.selection.options(progress);
+        options.writer.signing_key = signing_key.clone();
+        keepsake::create_archive(&request.db, &request.out, &recipients, &options)
     })
     .map_err(|error| {
         library_failure(
@@ -546,7 +633,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let selection = request.selection.selection();
     let database_bytes = database_bytes(&request.db);
     let mut human = format!(
-        "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n",
+        "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n  key slots {}\n  signature {}\n",
         request.out.display(),
         bytes_human(report.bytes),
         bytes_human(database_bytes),
@@ -554,6 +641,12 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         selection.human(),
         counts.human(),
         TimeRange::human(report.time_range),
+        recipients.len(),
+        signer
+            .as_deref()
+            .map_or("unsigned".to_owned(), |signer| format!(
+                "signed by {signer}"
+            )),
     );
     if !report.seek_index {
         human.push_str(
@@ -576,6 +669,8 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
             level: writer.level,
             chunk_size: writer.chunk_size,
             seek_index: report.seek_index,
+            key_slots: recipients.len(),
+            signer,
             elapsed_ms: millis(elapsed),
         },
     )
@@ -601,12 +696,26 @@ struct InspectJson<'a> {
     plaintext_bytes: Option<u64>,
     /// The seek index's chunk number, when the trailer points to one.
     seek_index_chunk: Option<u64>,
+    signature: &'static str,
+    signer: Option<String>,
+}
+
+/// The signature status in words, for people.
+fn signature_human(status: &SignatureStatus) -> String {
+    match status {
+        SignatureStatus::Unsigned => "unsigned".to_owned(),
+        SignatureStatus::Valid(signer) => format!("signed by {signer}, valid"),
+        SignatureStatus::Invalid(signer) => format!("signed by {signer}, INVALID"),
+        SignatureStatus::UnknownScheme(scheme) => {
+            format!("signed with unknown scheme {scheme} (not checked)")
+        }
+    }
 }
 
 /// Reads an archive's summary; shared with the demo.
-fn summarize(archive: &Path, key: &ArchiveKey) -> Result<ArchiveSummary, Failure> {
+fn summarize(archive: &Path, identities: &[Identity]) -> Result<ArchiveSummary, Failure> {
     existing_file(archive, "archive")?;
-    keepsake::archive_metadata(archive, key).map_err(|error| {
+    keepsake::archive_metadata(archive, identities).map_err(|error| {
         library_failure(
             error,
             Direction::Reading,
@@ -616,9 +725,9 @@ fn summarize(archive: &Path, key: &ArchiveKey) -> Result<ArchiveSummary, Failure
 }
 
 /// `keepsake inspect`.
-pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
-    let key = read_key(key_file)?;
-    let summary = summarize(archive, &key)?;
+pub fn inspect(archive: &Path, open_with: &keys::OpenWith) -> Result<Report, Failure> {
+    let identities = open_with.identities()?;
+    let summary = summarize(archive, &identities)?;
     let metadata = &summary.metadata;
     let selection = Selection::of(metadata);
     let trailer = summary.trailer.as_ref();
@@ -666,6 +775,10 @@ pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
             )
         });
     }
+    human.push_str(&format!(
+        "signature {}\n",
+        signature_human(&summary.signature)
+    ));
     human.push_str(
         "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
     );
@@ -691,6 +804,8 @@ pub fn inspect(archive: &Path, key_file: &Path) -> Result<Report, Failure> {
                 .map(|trailer| trailer.index_chunk)
                 .filter(|&chunk| chunk != 0),
             plaintext_bytes: trailer.map(|trailer| trailer.plaintext_bytes),
+            signature: summary.signature.word(),
+            signer: summary.signature.signer().map(|signer| signer.to_string()),
         },
     )
 }
@@ -711,14 +826,20 @@ struct VerifyJson<'a> {
     counts: Counts,
     pages: u64,
     time_range: Option<TimeRange>,
+    signature: &'static str,
+    signer: Option<String>,
     elapsed_ms: u64,
 }
 
 /// Decodes a whole archive; shared with the demo.
-fn verify_archive(archive: &Path, key: &ArchiveKey, show: bool) -> Result<VerifyReport, Failure> {
+fn verify_archive(
+    archive: &Path,
+    identities: &[Identity],
+    show: bool,
+) -> Result<VerifyReport, Failure> {
     existing_file(archive, "archive")?;
     with_progress(show, "verifying the archive", |progress| {
-        keepsake::sqlite::verify_archive_with(archive, key, progress)
+        keepsake::sqlite::verify_archive_with(archive, identities, progress)
     })
     .map_err(|error| {
         library_failure(
@@ -730,18 +851,30 @@ fn verify_archive(archive: &Path, key: &ArchiveKey, show: bool) -> Result<Verify
 }
 
 /// `keepsake verify`.
-pub fn verify(archive: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
-    let key = read_key(key_file)?;
+pub fn verify(
+    archive: &Path,
+    open_with: &keys::OpenWith,
+    trusted_signer: Option<&str>,
+    json: bool,
+) -> Result<Report, Failure> {
+    let trusted = trusted_signer.map(keys::parse_signer).transpose()?;
+    let identities = open_with.identities()?;
     let started = Instant::now();
-    let report = verify_archive(archive, &key, !json)?;
+    let report = verify_archive(archive, &identities, !json)?;
     let elapsed = started.elapsed();
+    if let Some(trusted) = &trusted {
+        keepsake::signature::require_signer(&report.signature, trusted).map_err(|error| {
+            library_failure(error, Direction::Reading, String::new()).context(archive.display())
+        })?;
+    }
     let counts = Counts::from(&report.trailer);
     let mut human = format!(
-        "{} is intact: {} chunks ({}) authenticated in {}\n",
+        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n",
         archive.display(),
         report.chunks,
         bytes_human(report.bytes),
         duration_human(elapsed),
+        signature_human(&report.signature),
     );
     if report.metadata.mode == ArchiveMode::Pages {
         human.push_str(&format!(
@@ -772,6 +905,8 @@ pub fn verify(archive: &Path, key_file: &Path, json: bool) -> Result<Report, Fai
             counts,
             pages: report.trailer.pages,
             time_range: TimeRange::new(report.trailer.time_range),
+            signature: report.signature.word(),
+            signer: report.signature.signer().map(|signer| signer.to_string()),
             elapsed_ms: millis(elapsed),
         },
     )
@@ -805,12 +940,12 @@ fn import_failure(error: keepsake::Error, archive: &Path, db: &Path) -> Failure 
 fn import_archive(
     archive: &Path,
     db: &Path,
-    key: &ArchiveKey,
+    identities: &[Identity],
     show: bool,
 ) -> Result<ImportReport, Failure> {
     existing_file(archive, "archive")?;
     with_progress(show, "importing the archive", |progress| {
-        keepsake::sqlite::import_archive_with(archive, key, db, progress)
+        keepsake::sqlite::import_archive_with(archive, identities, db, progress)
     })
     .map_err(|error| import_failure(error, archive, db))
 }
@@ -833,12 +968,13 @@ struct PartialImportJson<'a> {
 pub fn import(
     archive: &Path,
     db: &Path,
-    key_file: &Path,
+    open_with: &keys::OpenWith,
     selection: &keepsake::Selection,
     json: bool,
 ) -> Result<Report, Failure> {
+    let identities = open_with.identities()?;
     if selection.is_everything() {
-        return import_all(archive, db, key_file, json);
+        return import_all(archive, db, &identities, json);
     }
     if let (Some(since), Some(until)) = (selection.since, selection.until)
         && since >= until
@@ -847,17 +983,10 @@ pub fn import(
             "--since must be earlier than --until: --since is inclusive and --until exclusive",
         ));
     }
-    let key = read_key(key_file)?;
     existing_file(archive, "archive")?;
     let started = Instant::now();
     let report = with_progress(!json, "importing part of the archive", |progress| {
-        keepsake::sqlite::import_selected(
-            archive,
-            &[keepsake::Identity::RawKey(key.clone())],
-            db,
-            selection,
-            progress,
-        )
+        keepsake::sqlite::import_selected(archive, &identities, db, selection, progress)
     })
     .map_err(|error| import_failure(error, archive, db))?;
     let elapsed = started.elapsed();
@@ -915,10 +1044,14 @@ fn import_table(inserted: Counts, skipped: Counts) -> String {
 }
 
 /// `keepsake import` of a whole archive.
-fn import_all(archive: &Path, db: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
-    let key = read_key(key_file)?;
+fn import_all(
+    archive: &Path,
+    db: &Path,
+    identities: &[Identity],
+    json: bool,
+) -> Result<Report, Failure> {
     let started = Instant::now();
-    let report = import_archive(archive, db, &key, !json)?;
+    let report = import_archive(archive, db, identities, !json)?;
     let elapsed = started.elapsed();
     let (inserted, skipped) = import_counts(&report);
     let mut human = format!(

@@ -7,19 +7,20 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use keepsake::{ArchiveMode, Identity, PageArchiveOptions, RestoreOptions, WriterOptions};
+use keepsake::{ArchiveMode, PageArchiveOptions, RestoreOptions, WriterOptions};
 
 use super::exit::{Direction, Failure};
 use super::progress_bar::with_progress_of;
 use super::units::{bytes_human, duration_human, millis};
-use super::{Report, database_bytes, existing_file, library_failure, read_key, refuse_existing};
+use super::{Report, database_bytes, existing_file, library_failure, refuse_existing};
 
 /// What `keepsake create --mode pages` was asked to do.
 #[derive(Debug)]
 pub struct CreatePagesRequest {
     pub db: PathBuf,
     pub out: PathBuf,
-    pub key_file: PathBuf,
+    pub write_for: super::keys::WriteFor,
+    pub sign_with: Option<PathBuf>,
     pub writer: WriterOptions,
     pub json: bool,
 }
@@ -49,18 +50,24 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
         "create never replaces a file",
         "choose another --out, or move the old file away first",
     )?;
-    let key = read_key(&request.key_file)?;
+    let recipients = request.write_for.recipients()?;
+    let signing_key = match &request.sign_with {
+        Some(path) => Some(super::keys::read_signing_key(path)?),
+        None => None,
+    };
     let started = Instant::now();
     let report = with_progress_of(
         !request.json,
         "snapshotting the database",
         "pages",
         |progress| {
+            let mut writer = request.writer.clone();
+            writer.signing_key = signing_key.clone();
             let options = PageArchiveOptions {
-                writer: request.writer.clone(),
+                writer,
                 progress: progress.clone(),
             };
-            keepsake::create_page_archive(&request.db, &request.out, &key, &options)
+            keepsake::create_page_archive(&request.db, &request.out, &recipients, &options)
         },
     )
     .map_err(|error| {
@@ -120,15 +127,19 @@ struct RestoreJson<'a> {
 }
 
 /// `keepsake restore`.
-pub fn restore(archive: &Path, out: &Path, key_file: &Path, json: bool) -> Result<Report, Failure> {
+pub fn restore(
+    archive: &Path,
+    out: &Path,
+    open_with: &super::keys::OpenWith,
+    json: bool,
+) -> Result<Report, Failure> {
     existing_file(archive, "archive")?;
     refuse_existing(
         out,
         "restore only writes a new database",
         "choose another --out; to add an archive's records to an existing database, use import",
     )?;
-    let key = read_key(key_file)?;
-    let identities = [Identity::RawKey(key.clone())];
+    let identities = open_with.identities()?;
     let started = Instant::now();
     let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
         keepsake::restore_database(
@@ -142,7 +153,7 @@ pub fn restore(archive: &Path, out: &Path, key_file: &Path, json: bool) -> Resul
     })
     .map_err(|error| {
         let records = matches!(
-            keepsake::archive_metadata(archive, &key),
+            keepsake::archive_metadata(archive, &identities),
             Ok(summary) if summary.metadata.mode == ArchiveMode::Records
         );
         let failure = library_failure(

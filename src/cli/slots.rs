@@ -1,0 +1,173 @@
+//! `keepsake slots list|add|remove`: see and change who can open an archive
+//! without re-encrypting it (spec §4.6).
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use serde::Serialize;
+
+use keepsake::{Argon2Params, Recipient, SlotSelector};
+
+use super::exit::{Direction, Failure};
+use super::keys::{OpenWith, parse_recipient, passphrase_from_env};
+use super::{Report, existing_file, library_failure, read_key, refuse_existing};
+
+/// The one slot `slots add` adds.
+#[derive(Debug)]
+pub enum NewSlot {
+    KeyFile(std::path::PathBuf),
+    PassphraseEnv(String),
+    Recipient(String),
+}
+
+#[derive(Serialize)]
+struct SlotJson {
+    index: usize,
+    kind: &'static str,
+    kind_id: u16,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct ListJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    slots: Vec<SlotJson>,
+}
+
+/// `keepsake slots list`.
+pub fn list(archive: &Path, open_with: &OpenWith) -> Result<Report, Failure> {
+    let identities = open_with.identities()?;
+    existing_file(archive, "archive")?;
+    let slots = keepsake::list_slots(archive, &identities).map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot read {}", archive.display()),
+        )
+    })?;
+    let mut human = format!("{} has {} key slots\n", archive.display(), slots.len());
+    human.push_str("  index  kind        name\n");
+    for slot in &slots {
+        let kind = if slot.kind_name() == "unknown" {
+            format!("{:#06x}", slot.kind)
+        } else {
+            slot.kind_name().to_owned()
+        };
+        human.push_str(&format!(
+            "  {:>5}  {:<10}  {}\n",
+            slot.index, kind, slot.name
+        ));
+    }
+    Report::new(
+        human,
+        &ListJson {
+            ok: true,
+            command: "slots list",
+            archive: archive.to_string_lossy(),
+            slots: slots
+                .iter()
+                .map(|slot| SlotJson {
+                    index: slot.index,
+                    kind: slot.kind_name(),
+                    kind_id: slot.kind,
+                    name: slot.name.clone(),
+                })
+                .collect(),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct EditJson<'a> {
+    ok: bool,
+    command: &'static str,
+    archive: Cow<'a, str>,
+    out: Cow<'a, str>,
+    key_slots: usize,
+}
+
+fn edited(
+    command: &'static str,
+    archive: &Path,
+    out: &Path,
+    key_slots: usize,
+    done: &str,
+) -> Result<Report, Failure> {
+    Report::new(
+        format!(
+            "wrote {}: {done}; it now has {key_slots} key slots\n\
+             (the original {} is unchanged)\n",
+            out.display(),
+            archive.display()
+        ),
+        &EditJson {
+            ok: true,
+            command,
+            archive: archive.to_string_lossy(),
+            out: out.to_string_lossy(),
+            key_slots,
+        },
+    )
+}
+
+fn check_paths(archive: &Path, out: &Path) -> Result<(), Failure> {
+    existing_file(archive, "archive")?;
+    refuse_existing(
+        out,
+        "slots never replaces a file",
+        "choose another --out; replace the old archive yourself once the new one is checked",
+    )
+}
+
+/// `keepsake slots add`.
+pub fn add(
+    archive: &Path,
+    out: &Path,
+    open_with: &OpenWith,
+    new: &NewSlot,
+    name: Option<&str>,
+) -> Result<Report, Failure> {
+    check_paths(archive, out)?;
+    let identities = open_with.identities()?;
+    let recipient = match new {
+        NewSlot::KeyFile(path) => Recipient::raw_key(read_key(path)?),
+        NewSlot::PassphraseEnv(var) => {
+            Recipient::passphrase(passphrase_from_env(var)?, Argon2Params::DEFAULT)
+        }
+        NewSlot::Recipient(text) => Recipient::x25519(parse_recipient(text)?),
+    }
+    .named(name.unwrap_or_default());
+    let slots = keepsake::add_slot(archive, out, &identities, &recipient).map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot add a slot to {}", archive.display()),
+        )
+    })?;
+    edited("slots add", archive, out, slots.len(), "added a key slot")
+}
+
+/// `keepsake slots remove`.
+pub fn remove(
+    archive: &Path,
+    out: &Path,
+    open_with: &OpenWith,
+    which: &SlotSelector,
+) -> Result<Report, Failure> {
+    check_paths(archive, out)?;
+    let identities = open_with.identities()?;
+    let slots = keepsake::remove_slot(archive, out, &identities, which).map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot remove a slot from {}", archive.display()),
+        )
+    })?;
+    let what = match which {
+        SlotSelector::Index(index) => format!("removed key slot {index}"),
+        SlotSelector::Name(name) => format!("removed the key slot named {name:?}"),
+    };
+    edited("slots remove", archive, out, slots.len(), &what)
+}
