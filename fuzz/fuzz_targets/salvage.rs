@@ -76,6 +76,7 @@ fn original() -> &'static (Vec<u8>, HashSet<Vec<u8>>) {
             chunk_size: 4096,
             level: 1,
             threads: 1,
+            ..WriterOptions::default()
         };
         let mut writer =
             ArchiveWriter::new(Vec::new(), &[&key()], &ArchiveMetadata::now(), &options)

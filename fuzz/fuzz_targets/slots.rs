@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use arbitrary::Arbitrary;
 use keepsake::format::{Header, HeaderLen, SlotEntry};
 use keepsake::{
-    Argon2Params, ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Identity, Limits,
+    ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Argon2Params, Identity, Limits,
     Passphrase, Recipient, SigningKey, WriterOptions, X25519Identity,
 };
 use libfuzzer_sys::fuzz_target;
