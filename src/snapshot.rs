@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use crate::atomic::PendingFile;
 use crate::crypto::{ArchiveKey, Identity, Recipient};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress};
 use crate::reader::{ArchiveReader, Item};
 use crate::records::{ArchiveMetadata, ArchiveMode, Elements};
-use crate::sqlite::{open_source, refuse_existing, sync_directory};
+use crate::sqlite::open_source;
 use crate::writer::{ArchiveWriter, WriterOptions};
 
 /// The database header fields the snapshot reads from page 1 (big-endian,
@@ -81,13 +82,8 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
     recipients: &[R],
     options: &PageArchiveOptions,
 ) -> Result<PageArchiveReport> {
-    refuse_existing(archive)?;
+    let mut pending = PendingFile::beside(archive)?;
     let mut conn = open_source(db)?;
-    let directory = parent_directory(archive);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".keepsake-")
-        .suffix(".partial")
-        .tempfile_in(directory)?;
 
     let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     // A first read starts the read transaction: from here on every read,
@@ -102,7 +98,7 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
         None,
         Some(u64::from(database_pages) - free_leaves.len() as u64),
     );
-    let sink = BufWriter::with_capacity(1 << 16, temp.as_file_mut());
+    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
     let mut writer = ArchiveWriter::new(sink, recipients, &page_metadata(), &options.writer)?;
     writer.set_page_geometry(page_size, database_pages)?;
     let mut pages = 0;
@@ -134,9 +130,7 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
     let bytes = file.metadata()?.len();
     // The last chance to cancel: after the rename the archive exists.
     tracker.update(bytes, pages, trailer.chunk_count + 1)?;
-    temp.persist_noclobber(archive)
-        .map_err(|error| Error::Io(error.error))?;
-    sync_directory(directory);
+    pending.persist(archive)?;
     tracker.finish();
     Ok(PageArchiveReport {
         bytes,
@@ -394,7 +388,7 @@ pub fn restore_database(
     out_db: &Path,
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
-    refuse_existing(out_db)?;
+    let pending = PendingFile::beside(out_db)?;
     let mut tracker = options.progress.track(Phase::Restore);
     let summary =
         crate::reader::read_summary(File::open(archive)?, identities, Limits::default()).ok();
@@ -411,14 +405,9 @@ pub fn restore_database(
             "this archive holds records, not database pages; use import to add them to a database",
         ));
     }
-    let directory = parent_directory(out_db);
-    let temp = tempfile::Builder::new()
-        .prefix(".keepsake-")
-        .suffix(".partial")
-        .tempfile_in(directory)?;
-    let temp_path = temp.path().to_path_buf();
+    let temp_path = pending.temp.path().to_path_buf();
     let result = (|| {
-        let mut file = temp.as_file();
+        let mut file = pending.temp.as_file();
         let mut geometry = None;
         let mut pages = 0u64;
         while let Some(item) = reader.next_item()? {
@@ -450,9 +439,7 @@ pub fn restore_database(
         })
     })();
     let result = result.and_then(|report| {
-        temp.persist_noclobber(out_db)
-            .map_err(|error| Error::Io(error.error))?;
-        sync_directory(directory);
+        pending.persist(out_db)?;
         Ok(report)
     });
     // A failed check may leave SQLite's side files next to the temporary
@@ -490,12 +477,5 @@ fn remove_side_files(path: &Path) {
         let mut side = path.as_os_str().to_owned();
         side.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(side));
-    }
-}
-
-fn parent_directory(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
     }
 }

@@ -407,17 +407,6 @@ pub fn create_archive<R: Clone + Into<Recipient>>(
     })
 }
 
-/// Refuses a destination that already exists (a dangling symbolic link included).
-pub(crate) fn refuse_existing(archive: &Path) -> Result<()> {
-    if std::fs::symlink_metadata(archive).is_ok() {
-        return Err(Error::invalid(format!(
-            "{} already exists; choose another name or remove it first",
-            archive.display()
-        )));
-    }
-    Ok(())
-}
-
 /// Opens the source database of an archive read-only: creating an archive
 /// never changes the database, nor creates one that is not there.
 pub(crate) fn open_source(db: &Path) -> Result<Connection> {
@@ -433,14 +422,6 @@ pub(crate) fn open_source(db: &Path) -> Result<Connection> {
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
-}
-
-/// Makes a rename in `directory` durable. Best effort: some platforms cannot
-/// open a directory, and by now the archive is complete under its final name.
-pub(crate) fn sync_directory(directory: &Path) {
-    if let Ok(handle) = File::open(directory) {
-        let _ = handle.sync_all();
-    }
 }
 
 /// Reads the records `options` selects, in dependency order, passing each to
