@@ -323,6 +323,15 @@ fn library_failure(error: keepsake::Error, direction: Direction, context: String
     }
 }
 
+/// A failed create of `out` from `db`, in either mode.
+fn create_failure(error: keepsake::Error, out: &Path, db: &Path) -> Failure {
+    library_failure(
+        error,
+        Direction::Writing,
+        format!("cannot create {} from {}", out.display(), db.display()),
+    )
+}
+
 #[derive(Serialize)]
 struct KeygenJson<'a> {
     ok: bool,
@@ -594,10 +603,11 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         "choose another --out, or move the old file away first",
     )?;
     let recipients = request.write_for.recipients()?;
-    let signing_key = match &request.sign_with {
-        Some(path) => Some(keys::read_signing_key(path)?),
-        None => None,
-    };
+    let signing_key = request
+        .sign_with
+        .as_deref()
+        .map(keys::read_signing_key)
+        .transpose()?;
     let signer = signing_key.as_ref().map(|key| key.signer().to_string());
     let writer = request.selection.writer();
     // Only a hint: if it fails, the create below reports why.
@@ -617,17 +627,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         options.writer.signing_key = signing_key.clone();
         keepsake::create_archive(&request.db, &request.out, &recipients, &options)
     })
-    .map_err(|error| {
-        library_failure(
-            error,
-            Direction::Writing,
-            format!(
-                "cannot create {} from {}",
-                request.out.display(),
-                request.db.display()
-            ),
-        )
-    })?;
+    .map_err(|error| create_failure(error, &request.out, &request.db))?;
     let elapsed = started.elapsed();
     let counts = Counts::from(&report);
     let selection = request.selection.selection();

@@ -12,7 +12,9 @@ use keepsake::{ArchiveMode, PageArchiveOptions, RestoreOptions, WriterOptions};
 use super::exit::{Direction, Failure};
 use super::progress_bar::with_progress_of;
 use super::units::{bytes_human, duration_human, millis};
-use super::{Report, database_bytes, existing_file, library_failure, refuse_existing};
+use super::{
+    Report, create_failure, database_bytes, existing_file, library_failure, refuse_existing,
+};
 
 /// What `keepsake create --mode pages` was asked to do.
 #[derive(Debug)]
@@ -51,10 +53,11 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
         "choose another --out, or move the old file away first",
     )?;
     let recipients = request.write_for.recipients()?;
-    let signing_key = match &request.sign_with {
-        Some(path) => Some(super::keys::read_signing_key(path)?),
-        None => None,
-    };
+    let signing_key = request
+        .sign_with
+        .as_deref()
+        .map(super::keys::read_signing_key)
+        .transpose()?;
     let started = Instant::now();
     let report = with_progress_of(
         !request.json,
@@ -70,17 +73,7 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
             keepsake::create_page_archive(&request.db, &request.out, &recipients, &options)
         },
     )
-    .map_err(|error| {
-        library_failure(
-            error,
-            Direction::Writing,
-            format!(
-                "cannot create {} from {}",
-                request.out.display(),
-                request.db.display()
-            ),
-        )
-    })?;
+    .map_err(|error| create_failure(error, &request.out, &request.db))?;
     let elapsed = started.elapsed();
     let database_bytes = database_bytes(&request.db);
     let human = format!(
