@@ -80,14 +80,38 @@ impl ContentTally {
             }
             Record::Message(message) => {
                 self.messages += 1;
-                let at = message.sent_at_ns;
-                self.time_range = Some(match self.time_range {
-                    None => (at, at),
-                    Some((first, last)) => (first.min(at), last.max(at)),
-                });
+                self.time_range = widen(self.time_range, (message.sent_at_ns, message.sent_at_ns));
             }
             Record::Consent(_) => self.consent += 1,
         }
+    }
+
+    /// Checks a whole batch's records against dependency order and counts
+    /// them, from facts gathered off this thread: the outcome is the one
+    /// [`ContentTally::check_order`] and [`ContentTally::add_record`] give
+    /// record by record.
+    pub(crate) fn add_batch(&mut self, facts: &BatchFacts) -> Result<(), OrderError> {
+        for step in &facts.order {
+            match step {
+                OrderStep::Define(id) => {
+                    if !self.seen_conversations.insert(id.clone()) {
+                        return Err(OrderError::DuplicateConversation);
+                    }
+                }
+                OrderStep::Require(id) => {
+                    if !self.seen_conversations.contains(id) {
+                        return Err(OrderError::OrphanMessage);
+                    }
+                }
+            }
+        }
+        self.conversations += facts.conversations;
+        self.messages += facts.messages;
+        self.consent += facts.consent;
+        if let Some(range) = facts.time_range {
+            self.time_range = widen(self.time_range, range);
+        }
+        Ok(())
     }
 
     /// Counts the pages of a page batch.
@@ -154,5 +178,83 @@ impl ContentTally {
             return mismatch("content digest");
         }
         Ok(())
+    }
+}
+
+/// The smallest range holding both `range` and `more`.
+fn widen(range: Option<(i64, i64)>, more: (i64, i64)) -> Option<(i64, i64)> {
+    Some(match range {
+        None => more,
+        Some((first, last)) => (first.min(more.0), last.max(more.1)),
+    })
+}
+
+/// What one record batch adds to a [`ContentTally`], gathered on the thread
+/// that decoded the batch so that the in-order thread only merges it.
+///
+/// Dependency order needs the conversations seen in earlier batches, so the
+/// batch keeps, in record order, each conversation it defines and each
+/// conversation its messages need that it has not defined or needed already:
+/// replaying those steps fails at the same record as checking one by one.
+#[derive(Debug, Default)]
+pub(crate) struct BatchFacts {
+    /// How many records the batch holds.
+    pub(crate) records: u64,
+    conversations: u64,
+    messages: u64,
+    consent: u64,
+    time_range: Option<(i64, i64)>,
+    order: Vec<OrderStep>,
+    /// Conversations this batch has defined or needed, to record each once.
+    mentioned: HashSet<Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum OrderStep {
+    /// A conversation record: its id must not have been seen.
+    Define(Vec<u8>),
+    /// A message: its conversation must have been seen.
+    Require(Vec<u8>),
+}
+
+impl BatchFacts {
+    /// Notes a conversation record.
+    pub(crate) fn conversation(&mut self, id: &[u8]) {
+        self.records += 1;
+        self.conversations += 1;
+        self.mentioned.insert(id.to_vec());
+        self.order.push(OrderStep::Define(id.to_vec()));
+    }
+
+    /// Notes a message record.
+    pub(crate) fn message(&mut self, conversation_id: &[u8], sent_at_ns: i64) {
+        self.records += 1;
+        self.messages += 1;
+        self.time_range = widen(self.time_range, (sent_at_ns, sent_at_ns));
+        // Messages mostly follow their conversation, so the last step is checked first.
+        let just_seen = matches!(
+            self.order.last(),
+            Some(OrderStep::Define(id) | OrderStep::Require(id)) if id == conversation_id
+        );
+        if !just_seen && !self.mentioned.contains(conversation_id) {
+            self.mentioned.insert(conversation_id.to_vec());
+            self.order
+                .push(OrderStep::Require(conversation_id.to_vec()));
+        }
+    }
+
+    /// Notes a consent record.
+    pub(crate) fn consent(&mut self) {
+        self.records += 1;
+        self.consent += 1;
+    }
+
+    /// Notes any record.
+    pub(crate) fn add_record(&mut self, record: &Record) {
+        match record {
+            Record::Conversation(conversation) => self.conversation(&conversation.id),
+            Record::Message(message) => self.message(&message.conversation_id, message.sent_at_ns),
+            Record::Consent(_) => self.consent(),
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! this one state machine. At most one frame's bytes are buffered.
 
 use crate::compress::Decompressor;
-use crate::content::ContentTally;
+use crate::content::{BatchFacts, ContentTally};
 use crate::crypto::{Identity, PayloadCipher, open_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
@@ -15,7 +15,9 @@ use crate::format::{
 };
 use crate::limits::Limits;
 use crate::pages::{PageBatch, PageSequence};
-use crate::records::{ArchiveMetadata, ArchiveMode, Record, decode_batch, decode_exact};
+use crate::records::{
+    ArchiveMetadata, ArchiveMode, Record, RecordView, check_batch, decode_batch, decode_exact,
+};
 
 /// What the decoder found, in archive order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +33,14 @@ pub enum Event {
         chunk: u64,
         /// The records, in archive order.
         records: Vec<Record>,
+    },
+    /// An authenticated record batch, checked as [`Event::Records`] is, from
+    /// a decoder that keeps no records ([`Decoder::checking_only`]).
+    Checked {
+        /// The chunk index.
+        chunk: u64,
+        /// How many records it held.
+        records: u64,
     },
     /// An authenticated page batch, checked against the batches before it.
     Pages {
@@ -82,6 +92,7 @@ enum State {
 /// [`finish`](Decoder::finish) at end of input.
 pub struct Decoder {
     identities: Vec<Identity>,
+    keep_records: bool,
     limits: Limits,
     state: State,
     buffer: Vec<u8>,
@@ -117,8 +128,18 @@ impl SealedFrame {
 impl OpenedFrame {
     /// The frame header, the body, and the records when it is a record batch.
     pub(crate) fn into_parts(self) -> (FrameHeader, Vec<u8>, Option<Result<Vec<Record>>>) {
-        (self.frame, self.body, self.records)
+        let records = self.records.map(|batch| batch.map(|batch| batch.records));
+        (self.frame, self.body, records)
     }
+}
+
+/// A record batch decoded off the in-order thread.
+#[derive(Debug)]
+struct RecordBatch {
+    /// The records; empty when the opener keeps none.
+    records: Vec<Record>,
+    /// What the batch adds to the content tally.
+    facts: BatchFacts,
 }
 
 /// A frame authenticated and decompressed, with its records decoded when it
@@ -127,7 +148,7 @@ impl OpenedFrame {
 pub(crate) struct OpenedFrame {
     frame: FrameHeader,
     body: Vec<u8>,
-    records: Option<Result<Vec<Record>>>,
+    records: Option<Result<RecordBatch>>,
     pages: Option<Result<PageBatch>>,
 }
 
@@ -138,6 +159,8 @@ pub(crate) struct FrameOpener {
     decompressor: Decompressor,
     max_chunk_size: u32,
     max_record_size: u32,
+    /// Whether record batches are decoded into records, or only checked.
+    keep_records: bool,
 }
 
 impl FrameOpener {
@@ -148,6 +171,7 @@ impl FrameOpener {
             decompressor: Decompressor::default(),
             max_chunk_size: self.max_chunk_size,
             max_record_size: self.max_record_size,
+            keep_records: self.keep_records,
         }
     }
 
@@ -161,8 +185,8 @@ impl FrameOpener {
             stored
         };
         // Decoding errors wait for the placement checks, which come first (spec §7.1 step 12).
-        let records = (frame.kind == ChunkKind::RECORDS)
-            .then(|| decode_batch(&body, frame.chunk, self.max_record_size));
+        let records =
+            (frame.kind == ChunkKind::RECORDS).then(|| self.decode_records(&body, frame.chunk));
         let pages = (frame.kind == ChunkKind::PAGES)
             .then(|| crate::pages::decode_batch(&body, frame.chunk));
         Ok(OpenedFrame {
@@ -171,6 +195,27 @@ impl FrameOpener {
             records,
             pages,
         })
+    }
+
+    /// Decodes a record batch and gathers what it adds to the tally; an
+    /// opener that keeps no records checks each one as a borrowed view.
+    fn decode_records(&self, body: &[u8], chunk: u64) -> Result<RecordBatch> {
+        let mut facts = BatchFacts::default();
+        let records = if self.keep_records {
+            let records = decode_batch(body, chunk, self.max_record_size)?;
+            records.iter().for_each(|record| facts.add_record(record));
+            records
+        } else {
+            check_batch(body, chunk, self.max_record_size, |view| match view {
+                RecordView::Conversation(conversation) => facts.conversation(conversation.id),
+                RecordView::Message(message) => {
+                    facts.message(message.conversation_id, message.sent_at_ns)
+                }
+                RecordView::Consent(_) => facts.consent(),
+            })?;
+            Vec::new()
+        };
+        Ok(RecordBatch { records, facts })
     }
 }
 
@@ -199,6 +244,7 @@ impl Decoder {
     pub fn new(identities: &[Identity], limits: Limits) -> Self {
         Decoder {
             identities: identities.to_vec(),
+            keep_records: true,
             limits,
             state: State::Header {
                 need: VERSIONED_PREFIX_LEN,
@@ -210,6 +256,17 @@ impl Decoder {
             tally: ContentTally::default(),
             mode: None,
             pages: PageSequence::default(),
+        }
+    }
+
+    /// A decoder that checks record batches exactly as [`Decoder::new`]'s
+    /// does but keeps none of their records: each batch comes out as
+    /// [`Event::Checked`] with its record count. Verifying this way decodes
+    /// records as views into the batch and copies none of their content.
+    pub fn checking_only(identities: &[Identity], limits: Limits) -> Self {
+        Decoder {
+            keep_records: false,
+            ..Decoder::new(identities, limits)
         }
     }
 
@@ -432,6 +489,7 @@ impl Decoder {
                 decompressor: Decompressor::default(),
                 max_chunk_size: header.prelude.max_chunk_size,
                 max_record_size: header.prelude.max_record_size,
+                keep_records: self.keep_records,
             },
             prelude: header.prelude.clone(),
         });
@@ -494,15 +552,21 @@ impl Decoder {
                         "a record batch in an archive whose mode is pages",
                     ));
                 }
-                let records =
-                    records.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
-                for record in &records {
-                    self.tally
-                        .check_order(record)
-                        .map_err(|why| Error::corrupt(chunk, why.describe()))?;
-                    self.tally.add_record(record);
+                let batch = records.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
+                self.tally
+                    .add_batch(&batch.facts)
+                    .map_err(|why| Error::corrupt(chunk, why.describe()))?;
+                if self.keep_records {
+                    Ok(Event::Records {
+                        chunk,
+                        records: batch.records,
+                    })
+                } else {
+                    Ok(Event::Checked {
+                        chunk,
+                        records: batch.facts.records,
+                    })
                 }
-                Ok(Event::Records { chunk, records })
             }
             ChunkKind::PAGES => {
                 if self.mode != Some(ArchiveMode::Pages) {

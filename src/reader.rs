@@ -37,10 +37,10 @@ struct Feeder<R: Read> {
 }
 
 impl<R: Read> Feeder<R> {
-    fn new(source: R, identities: &[Identity], limits: Limits, threads: usize) -> Self {
+    fn new(source: R, decoder: Decoder, threads: usize) -> Self {
         Feeder {
             source,
-            decoder: Decoder::new(identities, limits),
+            decoder,
             buffer: vec![0; READ_BUFFER_LEN].into_boxed_slice(),
             start: 0,
             end: 0,
@@ -204,7 +204,22 @@ impl<R: Read> ArchiveReader<R> {
         limits: Limits,
         threads: usize,
     ) -> Result<Self> {
-        let mut feeder = Feeder::new(source, identities, limits, threads);
+        Self::from_decoder(source, Decoder::new(identities, limits), threads)
+    }
+
+    /// A reader that checks every batch as [`ArchiveReader::new`]'s does but
+    /// builds no records, for [`check_next`](ArchiveReader::check_next):
+    /// verification without copying out the archive's content.
+    pub fn checking_only(source: R, identities: &[Identity], limits: Limits) -> Result<Self> {
+        Self::from_decoder(
+            source,
+            Decoder::checking_only(identities, limits),
+            default_threads(),
+        )
+    }
+
+    fn from_decoder(source: R, decoder: Decoder, threads: usize) -> Result<Self> {
+        let mut feeder = Feeder::new(source, decoder, threads);
         let header = feeder.expect_header()?;
         let metadata = feeder.expect_metadata()?;
         Ok(ArchiveReader {
@@ -243,14 +258,43 @@ impl<R: Read> ArchiveReader<R> {
 
     /// The next authenticated batch of either kind, or `Ok(None)` once the
     /// trailer has been checked against everything read and the input has ended.
+    ///
+    /// A reader from [`checking_only`](ArchiveReader::checking_only) has no
+    /// records to hand over: this is an [`Error::InvalidInput`] there.
     pub fn next_item(&mut self) -> Result<Option<Item>> {
+        match self.next_batch_event()? {
+            None => Ok(None),
+            Some(Event::Records { records, .. }) => Ok(Some(Item::Records(records))),
+            Some(Event::Pages { batch, .. }) => Ok(Some(Item::Pages(batch))),
+            Some(_) => Err(Error::invalid(
+                "this reader checks batches without keeping them; read it with check_next",
+            )),
+        }
+    }
+
+    /// Reads, authenticates and checks the next batch of either kind and
+    /// returns how many records or pages it held instead of the batch, or
+    /// `Ok(None)` once the trailer has been checked and the input has ended.
+    pub fn check_next(&mut self) -> Result<Option<u64>> {
+        Ok(self.next_batch_event()?.map(|event| match event {
+            Event::Records { records, .. } => records.len() as u64,
+            Event::Checked { records, .. } => records,
+            Event::Pages { batch, .. } => batch.pages.len() as u64,
+            _ => 0,
+        }))
+    }
+
+    /// The next record, checked or page batch event, skipping the rest; at
+    /// the end, the checked trailer is kept and `None` returned.
+    fn next_batch_event(&mut self) -> Result<Option<Event>> {
         if self.trailer.is_some() {
             return Ok(None);
         }
         loop {
             match self.feeder.next_event()? {
-                Some(Event::Records { records, .. }) => return Ok(Some(Item::Records(records))),
-                Some(Event::Pages { batch, .. }) => return Ok(Some(Item::Pages(batch))),
+                Some(
+                    event @ (Event::Records { .. } | Event::Checked { .. } | Event::Pages { .. }),
+                ) => return Ok(Some(event)),
                 Some(Event::End(trailer)) => {
                     if self.feeder.next_event()?.is_some() {
                         return Err(Error::invalid(
@@ -349,7 +393,7 @@ pub(crate) fn open_seekable<R: Read + Seek>(
 ) -> Result<SeekableStart> {
     let archive_bytes = source.seek(SeekFrom::End(0))?;
     source.seek(SeekFrom::Start(0))?;
-    let mut feeder = Feeder::new(&mut *source, identities, limits, 1);
+    let mut feeder = Feeder::new(&mut *source, Decoder::new(identities, limits), 1);
     let header = feeder.expect_header()?;
     let metadata = feeder.expect_metadata()?;
     let after_metadata = feeder.decoder.offset();

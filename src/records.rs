@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Limit, Result};
 
+mod view;
+
+pub(crate) use view::RecordView;
+
 /// The record schema version this crate writes and reads (spec §6.3).
 pub const RECORD_SCHEMA: u32 = 1;
 
@@ -237,9 +241,10 @@ pub(crate) fn decode_exact<T: Serialize + for<'de> Deserialize<'de>>(
 }
 
 /// As [`decode_exact`], re-encoding into `scratch`, which a caller decoding
-/// many values reuses rather than allocating for each.
-fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
-    bytes: &[u8],
+/// many values reuses rather than allocating for each. `T` may borrow from
+/// `bytes`.
+fn decode_canonical<'a, T: Serialize + Deserialize<'a>>(
+    bytes: &'a [u8],
     chunk: u64,
     what: &str,
     scratch: &mut Vec<u8>,
@@ -366,6 +371,39 @@ pub fn encode_record(record: &Record) -> Result<Vec<u8>> {
 /// Decodes a record batch body from chunk `chunk`, checking every record's
 /// length against `max_record_size` before decoding it.
 pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec<Record>> {
+    let mut records = Vec::new();
+    let mut scratch = Vec::new();
+    for_each_record(body, chunk, max_record_size, |record| {
+        records.push(decode_canonical(record, chunk, "a record", &mut scratch)?);
+        Ok(())
+    })?;
+    Ok(records)
+}
+
+/// Decodes and checks a record batch body as [`decode_batch`] does, handing
+/// each record to `each` as a view borrowed from `body` instead of building
+/// it: the same checks without copying a byte of content.
+pub(crate) fn check_batch<'a>(
+    body: &'a [u8],
+    chunk: u64,
+    max_record_size: u32,
+    mut each: impl FnMut(RecordView<'a>),
+) -> Result<()> {
+    let mut scratch = Vec::new();
+    for_each_record(body, chunk, max_record_size, |record| {
+        each(decode_canonical(record, chunk, "a record", &mut scratch)?);
+        Ok(())
+    })
+}
+
+/// Walks a record batch body (spec §6.3): checks the schema version, then
+/// hands `each` the bytes of every record after checking its length prefix.
+fn for_each_record<'a>(
+    body: &'a [u8],
+    chunk: u64,
+    max_record_size: u32,
+    mut each: impl FnMut(&'a [u8]) -> Result<()>,
+) -> Result<()> {
     let (schema, mut rest) = take_varint_u32(body, chunk, "the batch schema version")?;
     if schema != RECORD_SCHEMA {
         return Err(Error::corrupt(
@@ -375,8 +413,9 @@ pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec
             ),
         ));
     }
-    let mut records = Vec::new();
-    let mut scratch = Vec::new();
+    if rest.is_empty() {
+        return Err(Error::corrupt(chunk, "a record batch holds no records"));
+    }
     while !rest.is_empty() {
         let (len, after) = take_varint_u32(rest, chunk, "a record length")?;
         if len > max_record_size {
@@ -393,18 +432,10 @@ pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec
                 "a record runs past the end of its batch",
             ));
         }
-        records.push(decode_canonical::<Record>(
-            &after[..len],
-            chunk,
-            "a record",
-            &mut scratch,
-        )?);
+        each(&after[..len])?;
         rest = &after[len..];
     }
-    if records.is_empty() {
-        return Err(Error::corrupt(chunk, "a record batch holds no records"));
-    }
-    Ok(records)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::format::Trailer;
 use crate::limits::Limits;
 use crate::progress::{Phase, Progress, Tracker};
-use crate::reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
+use crate::reader::{ArchiveReader, ArchiveSummary, read_summary};
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
@@ -501,14 +501,13 @@ pub fn verify_archive_with(
     progress: &Progress,
 ) -> Result<VerifyReport> {
     let mut tracker = reading_tracker(archive, identities, progress, Phase::Verify);
-    let mut reader = open_archive(archive, identities)?;
+    // Checks every record as an import would, without building them.
+    let mut reader =
+        ArchiveReader::checking_only(File::open(archive)?, identities, Limits::default())?;
     // Records, or pages in a pages archive.
     let mut records = 0;
-    while let Some(item) = reader.next_item()? {
-        records += match item {
-            Item::Records(batch) => batch.len() as u64,
-            Item::Pages(batch) => batch.pages.len() as u64,
-        };
+    while let Some(checked) = reader.check_next()? {
+        records += checked;
         tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
     }
     tracker.update(reader.bytes_read(), records, reader.chunks_read())?;

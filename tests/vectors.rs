@@ -16,8 +16,9 @@ use keepsake::vectors::{
     self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector,
 };
 use keepsake::{
-    ArchiveKey, ArchiveMetadata, ArchiveReader, Decoder, Error, Event, Identity, Item, Limit,
-    Limits, Passphrase, Record, SeekableArchive, SignatureStatus, X25519Identity, read_summary,
+    ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveReader, Decoder, Error, Event, Identity, Item,
+    Limit, Limits, Passphrase, Record, SeekableArchive, SignatureStatus, X25519Identity,
+    read_summary,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -117,6 +118,28 @@ fn read_byte_by_byte(vector: &Vector) -> Reading {
     reading.end(result)
 }
 
+/// The streaming reader that checks records without building them, as
+/// verify reads: what it saw, and how many records it passed.
+fn read_checking_only(vector: &Vector) -> (Reading, usize) {
+    let mut reading = Reading::new();
+    let mut checked = 0;
+    let result = (|| {
+        let mut reader = ArchiveReader::checking_only(
+            &vector.bytes[..],
+            &identities(vector),
+            Limits::default(),
+        )?;
+        reading.header = Some(reader.header().clone());
+        reading.metadata = Some(reader.metadata().clone());
+        while let Some(records) = reader.check_next()? {
+            checked += records as usize;
+        }
+        reading.trailer = reader.trailer().cloned();
+        Ok(())
+    })();
+    (reading.end(result), checked)
+}
+
 /// Checks what a reading path saw against the vector's expectations.
 fn check(vector: &Vector, path: &str, reading: &Reading) {
     let name = &vector.name;
@@ -208,6 +231,27 @@ fn every_vector_reads_as_expected_from_a_whole_buffer() {
 fn every_vector_reads_as_expected_one_byte_at_a_time() {
     for vector in catalogue() {
         check(vector, "one byte at a time", &read_byte_by_byte(vector));
+    }
+}
+
+#[test]
+fn every_vector_checks_as_it_reads_without_building_records() {
+    for vector in catalogue() {
+        let (mut reading, checked) = read_checking_only(vector);
+        // A pages archive's batches count pages, which no vector lists.
+        let pages = reading
+            .metadata
+            .as_ref()
+            .is_some_and(|metadata| metadata.mode == ArchiveMode::Pages);
+        assert_eq!(
+            if pages { 0 } else { checked },
+            vector.released.len(),
+            "{}: records passed before the end",
+            vector.name
+        );
+        // The records themselves were never built; the rest must match.
+        reading.released = vector.released.clone();
+        check(vector, "checking only", &reading);
     }
 }
 

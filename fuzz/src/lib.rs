@@ -155,6 +155,32 @@ pub fn check_decode(data: &[u8]) -> Outcome {
         ),
     }
 
+    // Verify checks records without building them: it must pass the same
+    // records and pages and fail the same way.
+    let passed: u64 = whole
+        .events
+        .iter()
+        .map(|event| match event {
+            Event::Records { records, .. } => records.len() as u64,
+            Event::Pages { batch, .. } => batch.pages.len() as u64,
+            _ => 0,
+        })
+        .sum();
+    match check_with_reader(data) {
+        Ok(checked) => {
+            assert_eq!(whole.error, None, "checking accepted what decoding refused");
+            assert_eq!(
+                checked, passed,
+                "checking and decoding passed different counts"
+            );
+        }
+        Err(error) => assert_eq!(
+            whole.error.as_deref(),
+            Some(error.as_str()),
+            "checking and decoding fail differently"
+        ),
+    }
+
     let summary = read_summary(Cursor::new(data), &identities(), Limits::default());
     if whole.error.is_none() {
         let summary = summary.expect("the summary of an archive that decodes");
@@ -183,6 +209,18 @@ fn read_with_reader(data: &[u8]) -> Result<Vec<Record>, String> {
         }
     }
     Ok(records)
+}
+
+/// Reads `data` as verify does, checking records without building them;
+/// the count passed, or the error as `Debug` text.
+fn check_with_reader(data: &[u8]) -> Result<u64, String> {
+    let mut reader = ArchiveReader::checking_only(data, &identities(), Limits::default())
+        .map_err(|error| format!("{error:?}"))?;
+    let mut passed = 0;
+    while let Some(count) = reader.check_next().map_err(|error| format!("{error:?}"))? {
+        passed += count;
+    }
+    Ok(passed)
 }
 
 /// Whether `data` starts like an archive, rather than like a chunk description.
