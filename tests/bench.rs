@@ -9,7 +9,12 @@ use std::process::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const KEEPSAKE_ROWS: [&str; 3] = ["keepsake_create", "keepsake_verify", "keepsake_import"];
+const KEEPSAKE_ROWS: [&str; 4] = [
+    "keepsake_create",
+    "keepsake_estimate",
+    "keepsake_verify",
+    "keepsake_import",
+];
 const TOOL_ROWS: [&str; 5] = [
     "backup_pipeline",
     "zstd",
@@ -95,6 +100,16 @@ fn check_keepsake_rows(json: &Value) {
             .as_f64()
             .is_some_and(|ratio| ratio > 0.0)
     );
+    // The estimate row is the estimate of the archive create wrote.
+    let estimated = row(json, "keepsake_estimate")["output_bytes"]
+        .as_f64()
+        .unwrap();
+    let size = json["ratios"]["estimate_size_vs_archive"].as_f64().unwrap();
+    assert!(
+        (size - estimated / archive.unwrap() as f64).abs() < 1e-9 && (0.85..=1.15).contains(&size),
+        "estimate over archive: {size}"
+    );
+    positive(&json["ratios"], "estimate_time_vs_create");
 
     let dir = Path::new(json["dir"].as_str().expect("the kept directory"));
     let verified = Command::new(env!("CARGO_BIN_EXE_keepsake"))

@@ -247,6 +247,51 @@ fn a_tiny_database_is_estimated_within_15_percent() {
 }
 
 #[test]
+fn messages_without_their_conversation_are_counted_as_create_leaves_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample(dir.path(), SampleShape::Mixed, 2000, 20);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    // With foreign keys off, the messages stay behind.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    let removed = conn
+        .execute(
+            "DELETE FROM conversations WHERE id = (SELECT min(id) FROM conversations)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    let (orphans, all): (u64, u64) = conn
+        .query_row(
+            "SELECT count(*) FILTER (WHERE conversation_id NOT IN \
+             (SELECT id FROM conversations)), count(*) FROM messages",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert!(orphans > 0);
+    let estimate = estimate_archive(&db, &CreateOptions::default()).unwrap();
+    assert_eq!(estimate.messages, all - orphans);
+    check(&db, &CreateOptions::default(), "with orphaned messages");
+    // Without the conversation index, counting steps through the messages.
+    conn.execute("DROP INDEX messages_by_conversation", [])
+        .unwrap();
+    check(
+        &db,
+        &CreateOptions::default(),
+        "orphaned, without the index",
+    );
+    // Intact again, and still without the index.
+    conn.execute(
+        "DELETE FROM messages WHERE conversation_id NOT IN (SELECT id FROM conversations)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let (estimate, _) = check(&db, &CreateOptions::default(), "without the index");
+    assert_eq!(estimate.messages, all - orphans);
+}
+
+#[test]
 fn an_empty_database_costs_exactly_the_fixed_overhead() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("empty.db");
