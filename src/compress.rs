@@ -24,14 +24,20 @@ impl Compressor {
     /// not make it smaller; the caller then stores it uncompressed, so a stored
     /// plaintext is never longer than the body (spec §5.4).
     pub fn compress(&mut self, body: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        self.compress_into(body, &mut out).then_some(out)
+    }
+
+    /// As [`compress`](Compressor::compress), into `out`, whose earlier
+    /// content is dropped and whose allocation is reused: `true` when `out`
+    /// holds the smaller frame, `false` when the body should be stored as it is.
+    pub fn compress_into(&mut self, body: &[u8], out: &mut Vec<u8>) -> bool {
+        out.clear();
         if body.is_empty() {
-            return None;
+            return false;
         }
-        let mut out = Vec::with_capacity(body.len() - 1);
-        match self.inner.compress_to_buffer(body, &mut out) {
-            Ok(_) if out.len() < body.len() => Some(out),
-            _ => None,
-        }
+        out.reserve(body.len() - 1);
+        self.inner.compress_to_buffer(body, out).is_ok() && out.len() < body.len()
     }
 }
 
@@ -61,6 +67,21 @@ impl Decompressor {
     /// to at most `limit` bytes. Output grows as it is produced, so a bomb is
     /// stopped at `limit + 1` bytes whatever its frame header claims.
     pub fn decompress(&mut self, stored: &[u8], limit: usize, chunk: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.decompress_into(stored, limit, chunk, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`decompress`](Decompressor::decompress), into `out`, whose earlier
+    /// content is dropped and whose allocation is reused (never beyond
+    /// `limit + 1` bytes, so a bomb stops at the same point).
+    pub fn decompress_into(
+        &mut self,
+        stored: &[u8],
+        limit: usize,
+        chunk: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let corrupt = |code: usize| {
             let name = zstd_safe::get_error_name(code);
             // zstd reports a frame whose window is larger than `WindowLogMax`
@@ -108,7 +129,11 @@ impl Decompressor {
             ));
         }
         let ceiling = limit + 1;
-        let mut out: Vec<u8> = Vec::with_capacity(stored.len().saturating_mul(4).clamp(1, ceiling));
+        out.clear();
+        if out.capacity() > ceiling {
+            out.shrink_to(ceiling);
+        }
+        out.reserve_exact(stored.len().saturating_mul(4).clamp(1, ceiling));
         let mut input = InBuffer::around(stored);
         loop {
             if out.len() == out.capacity() {
@@ -120,7 +145,7 @@ impl Decompressor {
             }
             let position = out.len();
             let hint = {
-                let mut output = OutBuffer::around_pos(&mut out, position);
+                let mut output = OutBuffer::around_pos(out, position);
                 self.context
                     .decompress_stream(&mut output, &mut input)
                     .map_err(corrupt)?
@@ -130,7 +155,7 @@ impl Decompressor {
             }
             let input_done = input.pos() == stored.len();
             if hint == 0 && input_done {
-                return Ok(out);
+                return Ok(());
             }
             if hint == 0 {
                 return Err(Error::corrupt(
@@ -159,6 +184,32 @@ mod tests {
                 prop_assert!(stored.len() < body.len());
                 let back = Decompressor::default().decompress(&stored, body.len(), 0).unwrap();
                 prop_assert_eq!(back, body);
+            }
+        }
+
+        /// A buffer reused from an earlier chunk, whatever it holds, gives
+        /// the same frame and the same body as a fresh one.
+        #[test]
+        fn reused_buffers_change_nothing(
+            earlier in proptest::collection::vec(any::<u8>(), 0..40_000),
+            body in proptest::collection::vec(0u8..4, 0..20_000),
+        ) {
+            let mut compressor = Compressor::new(3).unwrap();
+            let mut reused = earlier.clone();
+            let fresh = compressor.compress(&body);
+            prop_assert_eq!(compressor.compress_into(&body, &mut reused), fresh.is_some());
+            if let Some(stored) = fresh {
+                prop_assert_eq!(&reused, &stored);
+                let mut decompressor = Decompressor::default();
+                let mut reused = earlier;
+                decompressor.decompress_into(&stored, body.len(), 0, &mut reused).unwrap();
+                prop_assert_eq!(&reused, &body);
+                // A bomb stops at the same point in a buffer larger than the limit.
+                let limit = body.len() / 2;
+                reused.reserve(4 * body.len());
+                let fresh = decompressor.decompress(&stored, limit, 0).map(|_| ());
+                let again = decompressor.decompress_into(&stored, limit, 0, &mut reused);
+                prop_assert_eq!(format!("{fresh:?}"), format!("{again:?}"));
             }
         }
     }

@@ -96,6 +96,9 @@ pub struct Decoder {
     limits: Limits,
     state: State,
     buffer: Vec<u8>,
+    /// Chunk-sized buffers back from interpreted frames, for reading and
+    /// decompressing the next ones instead of allocating for each.
+    spare_buffers: Vec<Vec<u8>>,
     offset: u64,
     opened: Option<Opened>,
     next_chunk: u64,
@@ -116,12 +119,18 @@ struct Opened {
 pub(crate) struct SealedFrame {
     frame: FrameHeader,
     stored: Vec<u8>,
+    /// A buffer to decompress the body into, whose allocation is reused.
+    spare: Vec<u8>,
 }
 
 impl SealedFrame {
     /// A frame read by a caller that found it itself (the seekable reader, salvage).
     pub(crate) fn new(frame: FrameHeader, stored: Vec<u8>) -> SealedFrame {
-        SealedFrame { frame, stored }
+        SealedFrame {
+            frame,
+            stored,
+            spare: Vec::new(),
+        }
     }
 }
 
@@ -148,6 +157,8 @@ struct RecordBatch {
 pub(crate) struct OpenedFrame {
     frame: FrameHeader,
     body: Vec<u8>,
+    /// The sealed frame's other buffer, handed back for reuse.
+    spare: Vec<u8>,
     records: Option<Result<RecordBatch>>,
     pages: Option<Result<PageBatch>>,
 }
@@ -176,13 +187,22 @@ impl FrameOpener {
     }
 
     pub(crate) fn open(&mut self, sealed: SealedFrame) -> Result<OpenedFrame> {
-        let SealedFrame { frame, mut stored } = sealed;
+        let SealedFrame {
+            frame,
+            mut stored,
+            mut spare,
+        } = sealed;
         self.cipher.open(&frame.to_bytes(), &frame, &mut stored)?;
-        let body = if frame.is_compressed() {
-            self.decompressor
-                .decompress(&stored, self.max_chunk_size as usize, frame.chunk)?
+        let (body, spare) = if frame.is_compressed() {
+            self.decompressor.decompress_into(
+                &stored,
+                self.max_chunk_size as usize,
+                frame.chunk,
+                &mut spare,
+            )?;
+            (spare, stored)
         } else {
-            stored
+            (stored, spare)
         };
         // Decoding errors wait for the placement checks, which come first (spec §7.1 step 12).
         let records =
@@ -192,6 +212,7 @@ impl FrameOpener {
         Ok(OpenedFrame {
             frame,
             body,
+            spare,
             records,
             pages,
         })
@@ -218,6 +239,10 @@ impl FrameOpener {
         Ok(RecordBatch { records, facts })
     }
 }
+
+/// Spare buffers a decoder keeps beyond those in flight: the next frame's
+/// two, with room for the two an interpreted frame gives back.
+const MAX_SPARE_BUFFERS: usize = 4;
 
 /// What the framing half of the decoder produces.
 #[derive(Debug)]
@@ -250,6 +275,7 @@ impl Decoder {
                 need: VERSIONED_PREFIX_LEN,
             },
             buffer: Vec::new(),
+            spare_buffers: Vec::new(),
             offset: 0,
             opened: None,
             next_chunk: 0,
@@ -315,8 +341,17 @@ impl Decoder {
     /// The in-order half: checks an opened frame's placement, adds it to
     /// what the trailer must match, and turns it into an event (spec §7.1
     /// steps 12–14).
-    pub(crate) fn interpret(&mut self, opened: OpenedFrame) -> Result<Event> {
-        let result = self.interpret_inner(opened);
+    pub(crate) fn interpret(&mut self, mut opened: OpenedFrame) -> Result<Event> {
+        let buffers = [
+            std::mem::take(&mut opened.body),
+            std::mem::take(&mut opened.spare),
+        ];
+        let result = self.interpret_inner(opened, &buffers[0]);
+        for buffer in buffers {
+            if self.spare_buffers.len() < MAX_SPARE_BUFFERS {
+                self.spare_buffers.push(buffer);
+            }
+        }
         self.fail_on(result)
     }
 
@@ -331,10 +366,18 @@ impl Decoder {
         Ok(self.opened()?.opener.fork())
     }
 
+    /// A buffer to read or decompress a frame into: a spare one, or a new one.
+    fn spare_buffer(&mut self) -> Vec<u8> {
+        let mut buffer = self.spare_buffers.pop().unwrap_or_default();
+        buffer.clear();
+        buffer
+    }
+
     fn fail_on<T>(&mut self, result: Result<T>) -> Result<T> {
         if result.is_err() {
             self.state = State::Failed;
             self.buffer = Vec::new();
+            self.spare_buffers = Vec::new();
         }
         result
     }
@@ -429,7 +472,9 @@ impl Decoder {
                 Ok(None)
             }
             State::FrameBody { frame } => {
-                let stored = std::mem::take(&mut self.buffer);
+                let next = self.spare_buffer();
+                let stored = std::mem::replace(&mut self.buffer, next);
+                let spare = self.spare_buffer();
                 self.next_chunk += 1;
                 // After the final frame only the end of input may come; whether
                 // the final frame really is the trailer is checked in order.
@@ -438,7 +483,11 @@ impl Decoder {
                 } else {
                     State::FrameHeader
                 };
-                Ok(Some(Unit::Frame(SealedFrame { frame, stored })))
+                Ok(Some(Unit::Frame(SealedFrame {
+                    frame,
+                    stored,
+                    spare,
+                })))
             }
             state @ (State::Done | State::Failed) => {
                 self.state = state;
@@ -501,12 +550,12 @@ impl Decoder {
         })
     }
 
-    fn interpret_inner(&mut self, opened: OpenedFrame) -> Result<Event> {
+    fn interpret_inner(&mut self, opened: OpenedFrame, body: &[u8]) -> Result<Event> {
         let OpenedFrame {
             frame,
-            body,
             records,
             pages,
+            ..
         } = opened;
         let frame = &frame;
         let chunk = frame.chunk;
@@ -527,7 +576,7 @@ impl Decoder {
             if frame.is_compressed() {
                 return Err(Error::corrupt(chunk, "the trailer must not be compressed"));
             }
-            let trailer = Trailer::parse(&body, chunk)?;
+            let trailer = Trailer::parse(body, chunk)?;
             if self.mode == Some(ArchiveMode::Pages) && self.pages.is_empty() {
                 return Err(Error::corrupt(
                     chunk,
@@ -538,10 +587,10 @@ impl Decoder {
             return Ok(Event::End(trailer));
         }
 
-        self.tally.add_chunk(kind, &body);
+        self.tally.add_chunk(kind, body);
         match kind {
             ChunkKind::METADATA => {
-                let metadata: ArchiveMetadata = decode_exact(&body, chunk, "the archive metadata")?;
+                let metadata: ArchiveMetadata = decode_exact(body, chunk, "the archive metadata")?;
                 self.mode = Some(metadata.mode);
                 Ok(Event::Metadata(metadata))
             }

@@ -349,9 +349,16 @@ impl BatchBuilder {
 
     /// The finished body, leaving the builder empty for the next batch.
     pub fn take(&mut self) -> Vec<u8> {
-        let body = std::mem::take(&mut self.body);
-        *self = BatchBuilder::new();
-        body
+        self.take_reusing(Vec::new())
+    }
+
+    /// As [`take`](BatchBuilder::take), building the next batch in `buffer`,
+    /// whose content is dropped and whose allocation is reused.
+    pub(crate) fn take_reusing(&mut self, mut buffer: Vec<u8>) -> Vec<u8> {
+        buffer.clear();
+        push_varint(u64::from(RECORD_SCHEMA), &mut buffer);
+        self.records = 0;
+        std::mem::replace(&mut self.body, buffer)
     }
 }
 

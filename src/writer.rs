@@ -10,7 +10,7 @@ use crate::content::ContentTally;
 use crate::crypto::{HeaderKeys, PayloadCipher, seal_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
-    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, TAG_LEN, Trailer,
+    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, Header, TAG_LEN, Trailer,
 };
 use crate::format::{PRELUDE_LEN, Prelude};
 use crate::index::IndexBuilder;
@@ -109,7 +109,10 @@ pub struct ArchiveWriter<W: Write> {
     /// The pending page batch of a pages archive, once the geometry is set.
     pages: Option<PageBatchBuilder>,
     /// Workers compressing and sealing chunks, when there are several.
-    pool: Option<OrderedPool<SealJob, Vec<u8>>>,
+    pool: Option<OrderedPool<SealJob, SealedFrame>>,
+    /// Chunk-sized buffers back from sealed frames, for the next batches and
+    /// frames: every chunk reuses them instead of allocating its own.
+    spare_buffers: Vec<Vec<u8>>,
 }
 
 impl<W: Write> std::fmt::Debug for ArchiveWriter<W> {
@@ -208,6 +211,7 @@ impl<W: Write> ArchiveWriter<W> {
             mode: None,
             pages: None,
             pool: None,
+            spare_buffers: Vec::new(),
         };
         writer.pool = pool;
         Ok(writer)
@@ -424,7 +428,8 @@ impl<W: Write> ArchiveWriter<W> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let body = self.batch.take();
+        let buffer = self.spare_buffer();
+        let body = self.batch.take_reusing(buffer);
         self.write_chunk(ChunkKind::RECORDS, body)
     }
 
@@ -438,6 +443,7 @@ impl<W: Write> ArchiveWriter<W> {
             kind,
             chunk: self.next_chunk,
             body,
+            spare: self.spare_buffer(),
         };
         self.next_chunk += 1;
         let sealed = match self.pool.as_mut() {
@@ -445,7 +451,7 @@ impl<W: Write> ArchiveWriter<W> {
             None => job.seal(&mut self.compressor, &self.cipher).map(Some),
         };
         match sealed {
-            Ok(Some(frame)) => self.write_sealed(&frame),
+            Ok(Some(frame)) => self.write_sealed(frame),
             Ok(None) => Ok(()),
             Err(error) => {
                 self.failed = true;
@@ -471,14 +477,14 @@ impl<W: Write> ArchiveWriter<W> {
             }
         };
         self.next_chunk += 1;
-        self.write_sealed(&frame)
+        self.write_sealed(frame)
     }
 
     /// Writes every chunk the workers still hold, in order.
     pub(crate) fn drain(&mut self) -> Result<()> {
         while let Some(pool) = self.pool.as_mut() {
             match pool.next_result() {
-                Ok(Some(frame)) => self.write_sealed(&frame)?,
+                Ok(Some(frame)) => self.write_sealed(frame)?,
                 Ok(None) => break,
                 Err(error) => {
                     self.failed = true;
@@ -489,20 +495,37 @@ impl<W: Write> ArchiveWriter<W> {
         Ok(())
     }
 
-    /// Writes a frame a worker sealed.
-    fn write_sealed(&mut self, frame: &[u8]) -> Result<()> {
+    /// Writes a frame a worker sealed, and keeps its buffers for reuse.
+    fn write_sealed(&mut self, frame: SealedFrame) -> Result<()> {
         if let Some(index) = self.index.as_mut() {
             index.place(self.bytes_written);
         }
-        let result = self.sink.write_all(frame);
+        let result = self
+            .sink
+            .write_all(&frame.header)
+            .and_then(|()| self.sink.write_all(&frame.stored));
         if result.is_err() {
             self.failed = true;
         }
         result?;
-        self.bytes_written += frame.len() as u64;
+        self.bytes_written += (frame.header.len() + frame.stored.len()) as u64;
+        for buffer in [frame.stored, frame.spare] {
+            if self.spare_buffers.len() < MAX_SPARE_BUFFERS {
+                self.spare_buffers.push(buffer);
+            }
+        }
         Ok(())
     }
+
+    /// A buffer to build a batch or a frame in: a spare one, or a new one.
+    fn spare_buffer(&mut self) -> Vec<u8> {
+        self.spare_buffers.pop().unwrap_or_default()
+    }
 }
+
+/// Spare buffers kept beyond those in flight: enough for the next batch and
+/// the next frame, with room for the two a sealed frame gives back.
+const MAX_SPARE_BUFFERS: usize = 4;
 
 /// Chunks compressing or waiting to be written, per worker thread.
 const CHUNKS_IN_FLIGHT_PER_THREAD: usize = 2;
@@ -512,29 +535,47 @@ struct SealJob {
     kind: ChunkKind,
     chunk: u64,
     body: Vec<u8>,
+    /// A buffer to compress the body into, whose allocation is reused.
+    spare: Vec<u8>,
 }
 
 impl SealJob {
     /// Compresses the body when that makes it smaller, then seals it: the
     /// whole frame, on whichever thread runs the job.
-    fn seal(self, compressor: &mut Compressor, cipher: &PayloadCipher) -> Result<Vec<u8>> {
-        let (flags, stored) = match compressor.compress(&self.body) {
-            Some(compressed) => (FLAG_COMPRESSED, compressed),
-            None => (0, self.body),
+    fn seal(self, compressor: &mut Compressor, cipher: &PayloadCipher) -> Result<SealedFrame> {
+        let SealJob {
+            kind,
+            chunk,
+            body,
+            mut spare,
+        } = self;
+        let (flags, stored, spare) = if compressor.compress_into(&body, &mut spare) {
+            (FLAG_COMPRESSED, spare, body)
+        } else {
+            (0, body, spare)
         };
-        seal_frame(cipher, self.kind, flags, self.chunk, stored)
+        let mut frame = seal_frame(cipher, kind, flags, chunk, stored)?;
+        frame.spare = spare;
+        Ok(frame)
     }
 }
 
-/// Seals `stored` as frame `chunk` (spec §5): the frame header followed by
-/// the ciphertext and tag, ready to write.
+/// A frame ready to write (spec §5): its header, then its ciphertext and tag.
+struct SealedFrame {
+    header: [u8; FRAME_HEADER_LEN],
+    stored: Vec<u8>,
+    /// The job's other buffer, handed back for reuse.
+    spare: Vec<u8>,
+}
+
+/// Seals `stored` in place as frame `chunk` (spec §5).
 fn seal_frame(
     cipher: &PayloadCipher,
     kind: ChunkKind,
     flags: u8,
     chunk: u64,
     mut stored: Vec<u8>,
-) -> Result<Vec<u8>> {
+) -> Result<SealedFrame> {
     let stored_len = u32::try_from(stored.len() + TAG_LEN)
         .map_err(|_| Error::invalid("a chunk is larger than the format allows"))?;
     let frame = FrameHeader {
@@ -545,8 +586,9 @@ fn seal_frame(
     };
     let header = frame.to_bytes();
     cipher.seal(&header, &frame, &mut stored);
-    let mut out = Vec::with_capacity(header.len() + stored.len());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&stored);
-    Ok(out)
+    Ok(SealedFrame {
+        header,
+        stored,
+        spare: Vec::new(),
+    })
 }
