@@ -237,17 +237,14 @@ pub(crate) fn decode_exact<T: Serialize + for<'de> Deserialize<'de>>(
     chunk: u64,
     what: &str,
 ) -> Result<T> {
-    decode_canonical(bytes, chunk, what, &mut Vec::new())
+    decode_canonical(bytes, chunk, what)
 }
 
-/// As [`decode_exact`], re-encoding into `scratch`, which a caller decoding
-/// many values reuses rather than allocating for each. `T` may borrow from
-/// `bytes`.
+/// As [`decode_exact`]; `T` may borrow from `bytes`.
 fn decode_canonical<'a, T: Serialize + Deserialize<'a>>(
     bytes: &'a [u8],
     chunk: u64,
     what: &str,
-    scratch: &mut Vec<u8>,
 ) -> Result<T> {
     let (value, rest) = postcard::take_from_bytes::<T>(bytes)
         .map_err(|error| Error::corrupt(chunk, format!("{what} does not decode: {error}")))?;
@@ -257,15 +254,41 @@ fn decode_canonical<'a, T: Serialize + Deserialize<'a>>(
             format!("{what} is followed by {} unexpected bytes", rest.len()),
         ));
     }
-    scratch.clear();
-    encode_into(&value, scratch)?;
-    if scratch[..] != *bytes {
+    // Re-encoded, the value must give back exactly the bytes it came from.
+    if postcard::serialize_with_flavor(&value, Matching(bytes)) != Ok(true) {
         return Err(Error::corrupt(
             chunk,
             format!("{what} is not canonically encoded"),
         ));
     }
     Ok(value)
+}
+
+/// An encoding destination that writes nothing and compares each byte with
+/// the bytes a value was decoded from, stopping at the first difference:
+/// `Ok(true)` when the encoding is exactly those bytes.
+struct Matching<'a>(&'a [u8]);
+
+impl postcard::ser_flavors::Flavor for Matching<'_> {
+    type Output = bool;
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        match self.0.strip_prefix(data) {
+            Some(rest) => {
+                self.0 = rest;
+                Ok(())
+            }
+            None => Err(postcard::Error::SerializeBufferFull),
+        }
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+
+    fn finalize(self) -> postcard::Result<bool> {
+        Ok(self.0.is_empty())
+    }
 }
 
 /// Appends an unsigned LEB128 varint, as postcard writes integers.
@@ -379,9 +402,8 @@ pub fn encode_record(record: &Record) -> Result<Vec<u8>> {
 /// length against `max_record_size` before decoding it.
 pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec<Record>> {
     let mut records = Vec::new();
-    let mut scratch = Vec::new();
     for_each_record(body, chunk, max_record_size, |record| {
-        records.push(decode_canonical(record, chunk, "a record", &mut scratch)?);
+        records.push(decode_canonical(record, chunk, "a record")?);
         Ok(())
     })?;
     Ok(records)
@@ -396,9 +418,8 @@ pub(crate) fn check_batch<'a>(
     max_record_size: u32,
     mut each: impl FnMut(RecordView<'a>),
 ) -> Result<()> {
-    let mut scratch = Vec::new();
     for_each_record(body, chunk, max_record_size, |record| {
-        each(decode_canonical(record, chunk, "a record", &mut scratch)?);
+        each(decode_canonical(record, chunk, "a record")?);
         Ok(())
     })
 }
