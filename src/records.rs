@@ -273,17 +273,33 @@ impl postcard::ser_flavors::Flavor for Matching<'_> {
     type Output = bool;
 
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        match self.0.strip_prefix(data) {
-            Some(rest) => {
-                self.0 = rest;
-                Ok(())
-            }
-            None => Err(postcard::Error::SerializeBufferFull),
+        let Some((head, rest)) = self.0.split_at_checked(data.len()) else {
+            return Err(postcard::Error::SerializeBufferFull);
+        };
+        // A value that borrows from the bytes hands back the very slice it
+        // was decoded from: nothing to compare. Integers come a few bytes
+        // at a time, too few to be worth a call to compare them.
+        let same = std::ptr::eq(head.as_ptr(), data.as_ptr())
+            || if data.len() <= 16 {
+                head.iter().zip(data).all(|(a, b)| a == b)
+            } else {
+                head == data
+            };
+        if !same {
+            return Err(postcard::Error::SerializeBufferFull);
         }
+        self.0 = rest;
+        Ok(())
     }
 
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.try_extend(&[data])
+        match self.0.split_first() {
+            Some((&first, rest)) if first == data => {
+                self.0 = rest;
+                Ok(())
+            }
+            _ => Err(postcard::Error::SerializeBufferFull),
+        }
     }
 
     fn finalize(self) -> postcard::Result<bool> {
