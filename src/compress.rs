@@ -32,12 +32,25 @@ impl Compressor {
     /// content is dropped and whose allocation is reused: `true` when `out`
     /// holds the smaller frame, `false` when the body should be stored as it is.
     pub fn compress_into(&mut self, body: &[u8], out: &mut Vec<u8>) -> bool {
-        out.clear();
-        if body.is_empty() {
+        let Some(room) = body.len().checked_sub(1) else {
+            out.clear();
             return false;
+        };
+        // Room for one byte less than the body, whatever the buffer held
+        // before: zstd gives up on a frame that does not fit, and the same
+        // room gives the same frame. What the buffer held is overwritten.
+        out.truncate(room);
+        out.resize(room, 0);
+        match self.inner.compress_to_buffer(body, out.as_mut_slice()) {
+            Ok(written) => {
+                out.truncate(written);
+                true
+            }
+            Err(_) => {
+                out.clear();
+                false
+            }
         }
-        out.reserve(body.len() - 1);
-        self.inner.compress_to_buffer(body, out).is_ok() && out.len() < body.len()
     }
 }
 
