@@ -1,6 +1,6 @@
 //! Throughput of each codec layer and of a whole write and read, over a
-//! ladder of sizes. Compare layers within one run: absolute figures depend on
-//! the machine.
+//! ladder of sizes, and of create, verify and import on a sample database.
+//! Compare figures within one run: absolute ones depend on the machine.
 
 use std::hint::black_box;
 
@@ -9,9 +9,11 @@ use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keepsake::compress::{Compressor, Decompressor};
 use keepsake::records::{BatchBuilder, decode_batch, encode_record};
+use keepsake::sample::{SampleOptions, write_sample};
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Conversation, ConversationKind,
-    DeliveryStatus, Identity, Limits, Message, MessageKind, Record, WriterOptions,
+    CreateOptions, DeliveryStatus, Identity, Limits, Message, MessageKind, Record, WriterOptions,
+    create_archive, import_archive, verify_archive,
 };
 use rand::{Rng, SeedableRng};
 
@@ -169,9 +171,62 @@ fn whole(c: &mut Criterion) {
                 }
             })
         });
+        // What verify does: every check, no records built.
+        group.bench_with_input(BenchmarkId::new("check", size), &archive, |b, bytes| {
+            b.iter(|| {
+                let mut reader =
+                    ArchiveReader::checking_only(&bytes[..], &identities, Limits::default())
+                        .unwrap();
+                while let Some(records) = reader.check_next().unwrap() {
+                    black_box(records);
+                }
+            })
+        });
     }
     group.finish();
 }
 
-criterion_group!(benches, layers, whole);
+/// The library calls behind `create`, `verify` and `import`, on one sample
+/// database of 20,000 messages (about 11 MB); throughput in database bytes.
+fn database(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sample.db");
+    write_sample(
+        &db,
+        &SampleOptions {
+            messages: 20_000,
+            ..SampleOptions::default()
+        },
+    )
+    .unwrap();
+    let key = ArchiveKey::from_bytes([7; 32]);
+    let identities = [Identity::RawKey(ArchiveKey::from_bytes([7; 32]))];
+    let archive = dir.path().join("sample.keepsake");
+    create_archive(&db, &archive, &[&key], &CreateOptions::default()).unwrap();
+    let mut group = c.benchmark_group("database");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(std::fs::metadata(&db).unwrap().len()));
+    group.bench_function("create", |b| {
+        let out = dir.path().join("again.keepsake");
+        b.iter(|| {
+            let _ = std::fs::remove_file(&out);
+            black_box(create_archive(&db, &out, &[&key], &CreateOptions::default()).unwrap())
+        })
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| black_box(verify_archive(&archive, &identities).unwrap()))
+    });
+    group.bench_function("import", |b| {
+        let target = dir.path().join("imported.db");
+        b.iter(|| {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+            }
+            black_box(import_archive(&archive, &identities, &target).unwrap())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, layers, whole, database);
 criterion_main!(benches);
