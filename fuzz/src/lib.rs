@@ -137,24 +137,7 @@ pub fn check_decode(data: &[u8]) -> Outcome {
             _ => Vec::new(),
         })
         .collect();
-    match read_with_reader(data) {
-        Ok(read) => {
-            assert_eq!(
-                whole.error, None,
-                "the reader accepted what the decoder refused"
-            );
-            assert_eq!(
-                read, records,
-                "the reader and the decoder disagree on the records"
-            );
-        }
-        Err(error) => assert_eq!(
-            whole.error.as_deref(),
-            Some(error.as_str()),
-            "the reader and the decoder fail differently"
-        ),
-    }
-
+    agrees(&whole, read_with_reader(data), records, "the reader");
     // Verify checks records without building them: it must pass the same
     // records and pages and fail the same way.
     let passed: u64 = whole
@@ -166,20 +149,7 @@ pub fn check_decode(data: &[u8]) -> Outcome {
             _ => 0,
         })
         .sum();
-    match check_with_reader(data) {
-        Ok(checked) => {
-            assert_eq!(whole.error, None, "checking accepted what decoding refused");
-            assert_eq!(
-                checked, passed,
-                "checking and decoding passed different counts"
-            );
-        }
-        Err(error) => assert_eq!(
-            whole.error.as_deref(),
-            Some(error.as_str()),
-            "checking and decoding fail differently"
-        ),
-    }
+    agrees(&whole, check_with_reader(data), passed, "checking alone");
 
     let summary = read_summary(Cursor::new(data), &identities(), Limits::default());
     if whole.error.is_none() {
@@ -196,6 +166,30 @@ pub fn check_decode(data: &[u8]) -> Outcome {
         );
     }
     whole
+}
+
+/// Asserts that another way of reading the input ended as the decode did:
+/// with `expected` when it succeeded, with the same error otherwise.
+fn agrees<T: PartialEq + std::fmt::Debug>(
+    whole: &Outcome,
+    other: Result<T, String>,
+    expected: T,
+    what: &str,
+) {
+    match other {
+        Ok(value) => {
+            assert_eq!(
+                whole.error, None,
+                "{what} accepted what the decoder refused"
+            );
+            assert_eq!(value, expected, "{what} and the decoder disagree");
+        }
+        Err(error) => assert_eq!(
+            whole.error.as_deref(),
+            Some(error.as_str()),
+            "{what} and the decoder fail differently"
+        ),
+    }
 }
 
 /// Every record of `data`, read with [`ArchiveReader`]; the error as `Debug` text.
