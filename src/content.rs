@@ -258,3 +258,101 @@ impl BatchFacts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::records::tests::{consent, conversation, message};
+    use crate::records::{Conversation, Message};
+
+    /// Records over a few conversation ids in any order, so that many break
+    /// dependency order, cut into batches.
+    fn batches() -> impl Strategy<Value = Vec<Vec<Record>>> {
+        (
+            conversation(),
+            message(Vec::new()),
+            consent(),
+            vec((0u8..3, 0u8..4, -3i64..3), 0..24),
+            vec(any::<prop::sample::Index>(), 0..4),
+        )
+            .prop_map(|(conversation, message, consent, steps, cuts)| {
+                let records: Vec<Record> = steps
+                    .into_iter()
+                    .map(|(kind, id, sent_at_ns)| match kind {
+                        0 => Record::Conversation(Conversation {
+                            id: vec![id],
+                            ..conversation.clone()
+                        }),
+                        1 => Record::Message(Message {
+                            conversation_id: vec![id],
+                            sent_at_ns,
+                            ..message.clone()
+                        }),
+                        _ => Record::Consent(consent.clone()),
+                    })
+                    .collect();
+                let mut cuts: Vec<usize> = cuts
+                    .iter()
+                    .map(|cut| cut.index(records.len() + 1))
+                    .collect();
+                cuts.sort_unstable();
+                let mut batches = Vec::new();
+                let mut start = 0;
+                for cut in cuts.into_iter().chain([records.len()]) {
+                    batches.push(records[start..cut].to_vec());
+                    start = cut;
+                }
+                batches
+            })
+    }
+
+    /// The batch that broke dependency order and why, or the counts and
+    /// time range of all of them.
+    type Outcome = std::result::Result<(u64, u64, u64, Option<(i64, i64)>), (usize, &'static str)>;
+
+    fn counts(tally: &ContentTally) -> (u64, u64, u64, Option<(i64, i64)>) {
+        (
+            tally.conversations,
+            tally.messages,
+            tally.consent,
+            tally.time_range,
+        )
+    }
+
+    fn one_by_one(batches: &[Vec<Record>]) -> Outcome {
+        let mut tally = ContentTally::default();
+        for (at, batch) in batches.iter().enumerate() {
+            for record in batch {
+                tally
+                    .check_order(record)
+                    .map_err(|why| (at, why.describe()))?;
+                tally.add_record(record);
+            }
+        }
+        Ok(counts(&tally))
+    }
+
+    fn merged(batches: &[Vec<Record>]) -> Outcome {
+        let mut tally = ContentTally::default();
+        for (at, batch) in batches.iter().enumerate() {
+            let mut facts = BatchFacts::default();
+            batch.iter().for_each(|record| facts.add_record(record));
+            assert_eq!(facts.records, batch.len() as u64);
+            tally
+                .add_batch(&facts)
+                .map_err(|why| (at, why.describe()))?;
+        }
+        Ok(counts(&tally))
+    }
+
+    proptest! {
+        /// Merging each batch's facts ends as checking record by record does.
+        #[test]
+        fn batch_facts_check_as_records_do(batches in batches()) {
+            prop_assert_eq!(merged(&batches), one_by_one(&batches));
+        }
+    }
+}
