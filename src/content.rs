@@ -2,6 +2,7 @@
 //! writer, which fills the trailer, and the reader, which checks it.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
@@ -20,10 +21,122 @@ pub(crate) struct ContentTally {
     messages: u64,
     consent: u64,
     pages: u64,
-    plaintext_bytes: u64,
     time_range: Option<(i64, i64)>,
-    digest: Sha256,
+    digest: DigestSite,
     seen_conversations: HashSet<Vec<u8>>,
+}
+
+/// Where the content digest is computed: by the tally as chunks come in, or
+/// by the threads that open them (see [`DigestChain`]).
+#[derive(Debug)]
+enum DigestSite {
+    Here(ContentDigest),
+    Chained(Arc<DigestChain>),
+}
+
+impl Default for DigestSite {
+    fn default() -> Self {
+        DigestSite::Here(ContentDigest::default())
+    }
+}
+
+/// The content digest (spec §6.6.2) and plaintext length of the chunks
+/// added so far.
+#[derive(Clone, Debug, Default)]
+struct ContentDigest {
+    digest: Sha256,
+    plaintext_bytes: u64,
+}
+
+impl ContentDigest {
+    fn add(&mut self, kind: ChunkKind, body: &[u8]) {
+        self.digest.update([kind.0]);
+        // Bodies are bounded by the header's u32 chunk size, so this never saturates.
+        self.digest
+            .update(u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes());
+        self.digest.update(body);
+        self.plaintext_bytes += body.len() as u64;
+    }
+}
+
+/// The content digest computed by the threads that open frames in
+/// parallel, each hashing its own chunk's body once every earlier chunk's has
+/// been hashed. The digest is one running hash in chunk order, so this does
+/// not make it parallel; it keeps it off the thread that interprets chunks
+/// in order, which would otherwise do all of it while the workers wait.
+#[derive(Debug)]
+pub(crate) struct DigestChain {
+    state: Mutex<ChainState>,
+    turn: Condvar,
+}
+
+#[derive(Debug)]
+struct ChainState {
+    /// The chunk whose turn it is.
+    next: u64,
+    content: ContentDigest,
+}
+
+impl DigestChain {
+    /// Waits until every chunk before `chunk` has had its turn, adds the
+    /// body `entry` holds, if any, and passes the turn on. Every chunk from
+    /// the first must come exactly once (none for the final frame, or for
+    /// one that failed to open), or the threads waiting for later turns
+    /// wait forever: [`DigestTurn`] makes sure of it.
+    fn add(&self, chunk: u64, entry: Option<(ChunkKind, &[u8])>) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.next < chunk {
+            state = self
+                .turn
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.next == chunk {
+            if let Some((kind, body)) = entry {
+                state.content.add(kind, body);
+            }
+            state.next += 1;
+            self.turn.notify_all();
+        }
+    }
+
+    fn current(&self) -> ContentDigest {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.content.clone()
+    }
+}
+
+/// One chunk's turn in a [`DigestChain`]: taken with its body, or passed on
+/// empty when dropped untaken, so that a frame that fails to open, however
+/// it fails, never leaves the later ones waiting.
+pub(crate) struct DigestTurn<'a> {
+    chain: &'a DigestChain,
+    chunk: u64,
+    taken: bool,
+}
+
+impl<'a> DigestTurn<'a> {
+    pub(crate) fn new(chain: &'a DigestChain, chunk: u64) -> Self {
+        DigestTurn {
+            chain,
+            chunk,
+            taken: false,
+        }
+    }
+
+    /// Adds `entry` (the chunk's kind and body, or `None`) in turn.
+    pub(crate) fn take(mut self, entry: Option<(ChunkKind, &[u8])>) {
+        self.taken = true;
+        self.chain.add(self.chunk, entry);
+    }
+}
+
+impl Drop for DigestTurn<'_> {
+    fn drop(&mut self) {
+        if !self.taken {
+            self.chain.add(self.chunk, None);
+        }
+    }
 }
 
 /// Why a record breaks dependency order.
@@ -44,14 +157,30 @@ impl OrderError {
 }
 
 impl ContentTally {
-    /// Adds a chunk body (decompressed) to the content digest.
+    /// Adds a chunk body (decompressed) to the content digest, unless the
+    /// threads that open chunks compute it.
     pub(crate) fn add_chunk(&mut self, kind: ChunkKind, body: &[u8]) {
-        self.digest.update([kind.0]);
-        // Bodies are bounded by the header's u32 chunk size, so this never saturates.
-        self.digest
-            .update(u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes());
-        self.digest.update(body);
-        self.plaintext_bytes += body.len() as u64;
+        if let DigestSite::Here(content) = &mut self.digest {
+            content.add(kind, body);
+        }
+    }
+
+    /// Hands the content digest, from chunk `next_chunk` on, to the threads
+    /// that open chunks: each must add its chunk through the chain returned.
+    pub(crate) fn chain_digest(&mut self, next_chunk: u64) -> Arc<DigestChain> {
+        let content = match &self.digest {
+            DigestSite::Here(content) => content.clone(),
+            DigestSite::Chained(chain) => chain.current(),
+        };
+        let chain = Arc::new(DigestChain {
+            state: Mutex::new(ChainState {
+                next: next_chunk,
+                content,
+            }),
+            turn: Condvar::new(),
+        });
+        self.digest = DigestSite::Chained(Arc::clone(&chain));
+        chain
     }
 
     /// Checks a record against dependency order without counting it.
@@ -126,15 +255,19 @@ impl ContentTally {
 
     /// The trailer for an archive whose final chunk has index `chunk_count`.
     pub(crate) fn trailer(&self, chunk_count: u64) -> Trailer {
+        let content = match &self.digest {
+            DigestSite::Here(content) => content.clone(),
+            DigestSite::Chained(chain) => chain.current(),
+        };
         Trailer {
             chunk_count,
             conversations: self.conversations,
             messages: self.messages,
             consent: self.consent,
             pages: self.pages,
-            plaintext_bytes: self.plaintext_bytes,
+            plaintext_bytes: content.plaintext_bytes,
             time_range: self.time_range,
-            content_digest: self.digest.clone().finalize().into(),
+            content_digest: content.digest.finalize().into(),
             index_chunk: 0,
             index_offset: 0,
             signature: [0; SIGNATURE_BLOCK_LEN],

@@ -6,7 +6,9 @@
 //! this one state machine. At most one frame's bytes are buffered.
 
 use crate::compress::Decompressor;
-use crate::content::{BatchFacts, ContentTally};
+use std::sync::Arc;
+
+use crate::content::{BatchFacts, ContentTally, DigestChain, DigestTurn};
 use crate::crypto::{Identity, PayloadCipher, open_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
@@ -172,6 +174,9 @@ pub(crate) struct FrameOpener {
     max_record_size: u32,
     /// Whether record batches are decoded into records, or only checked.
     keep_records: bool,
+    /// Where this opener adds each body to the content digest, when the
+    /// decoder that interprets the frames does not.
+    digest_chain: Option<Arc<DigestChain>>,
 }
 
 impl FrameOpener {
@@ -183,10 +188,28 @@ impl FrameOpener {
             max_chunk_size: self.max_chunk_size,
             max_record_size: self.max_record_size,
             keep_records: self.keep_records,
+            digest_chain: self.digest_chain.clone(),
         }
     }
 
+    /// Authenticates, decompresses and decodes a frame; with a digest chain,
+    /// then adds its body to the content digest in its turn.
     pub(crate) fn open(&mut self, sealed: SealedFrame) -> Result<OpenedFrame> {
+        let Some(chain) = self.digest_chain.clone() else {
+            return self.open_frame(sealed);
+        };
+        let frame = sealed.frame;
+        let turn = DigestTurn::new(&chain, frame.chunk);
+        let opened = self.open_frame(sealed);
+        // The trailer itself is not digested (spec §6.6.2).
+        turn.take(match &opened {
+            Ok(opened) if !frame.is_final() => Some((frame.kind, opened.body.as_slice())),
+            _ => None,
+        });
+        opened
+    }
+
+    fn open_frame(&mut self, sealed: SealedFrame) -> Result<OpenedFrame> {
         let SealedFrame {
             frame,
             mut stored,
@@ -366,6 +389,15 @@ impl Decoder {
         Ok(self.opened()?.opener.fork())
     }
 
+    /// An opener for worker threads that open every frame from here on, in
+    /// order, each adding its body to the content digest: this decoder then
+    /// only interprets them, and computes none of the digest itself.
+    pub(crate) fn chained_opener(&mut self) -> Result<FrameOpener> {
+        let mut opener = self.fork_opener()?;
+        opener.digest_chain = Some(self.tally.chain_digest(self.next_chunk));
+        Ok(opener)
+    }
+
     /// A buffer to read or decompress a frame into: a spare one, or a new one.
     fn spare_buffer(&mut self) -> Vec<u8> {
         let mut buffer = self.spare_buffers.pop().unwrap_or_default();
@@ -539,6 +571,7 @@ impl Decoder {
                 max_chunk_size: header.prelude.max_chunk_size,
                 max_record_size: header.prelude.max_record_size,
                 keep_records: self.keep_records,
+                digest_chain: None,
             },
             prelude: header.prelude.clone(),
         });

@@ -87,7 +87,7 @@ impl<R: Read> Feeder<R> {
                 None => Ok(None),
                 Some(Unit::Header(info)) => {
                     if self.threads > 1 {
-                        let opener = self.decoder.fork_opener()?;
+                        let opener = self.decoder.chained_opener()?;
                         self.pool = Some(OrderedPool::new(
                             self.threads,
                             self.threads * FRAMES_IN_FLIGHT_PER_THREAD,

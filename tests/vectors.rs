@@ -70,12 +70,17 @@ fn identities(vector: &Vector) -> Vec<Identity> {
     vector.identities()
 }
 
-/// The streaming reader over the whole buffer.
-fn read_whole(vector: &Vector) -> Reading {
+/// The streaming reader over the whole buffer, opening chunks on `threads`
+/// threads.
+fn read_whole(vector: &Vector, threads: usize) -> Reading {
     let mut reading = Reading::new();
     let result = (|| {
-        let mut reader =
-            ArchiveReader::new(&vector.bytes[..], &identities(vector), Limits::default())?;
+        let mut reader = ArchiveReader::with_threads(
+            &vector.bytes[..],
+            &identities(vector),
+            Limits::default(),
+            threads,
+        )?;
         reading.header = Some(reader.header().clone());
         reading.metadata = Some(reader.metadata().clone());
         while let Some(item) = reader.next_item()? {
@@ -223,7 +228,8 @@ fn the_committed_vectors_are_what_the_generator_writes() {
 #[test]
 fn every_vector_reads_as_expected_from_a_whole_buffer() {
     for vector in catalogue() {
-        check(vector, "whole buffer", &read_whole(vector));
+        check(vector, "whole buffer", &read_whole(vector, 1));
+        check(vector, "whole buffer, four threads", &read_whole(vector, 4));
     }
 }
 
