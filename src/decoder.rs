@@ -17,6 +17,7 @@ use crate::format::{
 };
 use crate::limits::Limits;
 use crate::pages::{PageBatch, PageSequence};
+use crate::pipeline::SpareBuffers;
 use crate::records::{
     ArchiveMetadata, ArchiveMode, Record, RecordView, check_batch, decode_batch, decode_exact,
 };
@@ -98,9 +99,9 @@ pub struct Decoder {
     limits: Limits,
     state: State,
     buffer: Vec<u8>,
-    /// Chunk-sized buffers back from interpreted frames, for reading and
-    /// decompressing the next ones instead of allocating for each.
-    spare_buffers: Vec<Vec<u8>>,
+    /// Buffers back from interpreted frames, for reading and decompressing
+    /// the next ones.
+    spare_buffers: SpareBuffers,
     offset: u64,
     opened: Option<Opened>,
     next_chunk: u64,
@@ -139,7 +140,9 @@ impl SealedFrame {
 impl OpenedFrame {
     /// The frame header, the body, and the records when it is a record batch.
     pub(crate) fn into_parts(self) -> (FrameHeader, Vec<u8>, Option<Result<Vec<Record>>>) {
-        let records = self.records.map(|batch| batch.map(|batch| batch.records));
+        let records = self
+            .records
+            .map(|batch| batch.map(|batch| batch.records.unwrap_or_default()));
         (self.frame, self.body, records)
     }
 }
@@ -147,8 +150,8 @@ impl OpenedFrame {
 /// A record batch decoded off the in-order thread.
 #[derive(Debug)]
 struct RecordBatch {
-    /// The records; empty when the opener keeps none.
-    records: Vec<Record>,
+    /// The records, unless the opener keeps none.
+    records: Option<Vec<Record>>,
     /// What the batch adds to the content tally.
     facts: BatchFacts,
 }
@@ -248,7 +251,7 @@ impl FrameOpener {
         let records = if self.keep_records {
             let records = decode_batch(body, chunk, self.max_record_size)?;
             records.iter().for_each(|record| facts.add_record(record));
-            records
+            Some(records)
         } else {
             check_batch(body, chunk, self.max_record_size, |view| match view {
                 RecordView::Conversation(conversation) => facts.conversation(conversation.id),
@@ -257,15 +260,11 @@ impl FrameOpener {
                 }
                 RecordView::Consent(_) => facts.consent(),
             })?;
-            Vec::new()
+            None
         };
         Ok(RecordBatch { records, facts })
     }
 }
-
-/// Spare buffers a decoder keeps beyond those in flight: the next frame's
-/// two, with room for the two an interpreted frame gives back.
-const MAX_SPARE_BUFFERS: usize = 4;
 
 /// What the framing half of the decoder produces.
 #[derive(Debug)]
@@ -298,7 +297,7 @@ impl Decoder {
                 need: VERSIONED_PREFIX_LEN,
             },
             buffer: Vec::new(),
-            spare_buffers: Vec::new(),
+            spare_buffers: SpareBuffers::default(),
             offset: 0,
             opened: None,
             next_chunk: 0,
@@ -371,9 +370,7 @@ impl Decoder {
         ];
         let result = self.interpret_inner(opened, &buffers[0]);
         for buffer in buffers {
-            if self.spare_buffers.len() < MAX_SPARE_BUFFERS {
-                self.spare_buffers.push(buffer);
-            }
+            self.spare_buffers.give(buffer);
         }
         self.fail_on(result)
     }
@@ -398,18 +395,11 @@ impl Decoder {
         Ok(opener)
     }
 
-    /// A buffer to read or decompress a frame into: a spare one, or a new one.
-    fn spare_buffer(&mut self) -> Vec<u8> {
-        let mut buffer = self.spare_buffers.pop().unwrap_or_default();
-        buffer.clear();
-        buffer
-    }
-
     fn fail_on<T>(&mut self, result: Result<T>) -> Result<T> {
         if result.is_err() {
             self.state = State::Failed;
             self.buffer = Vec::new();
-            self.spare_buffers = Vec::new();
+            self.spare_buffers = SpareBuffers::default();
         }
         result
     }
@@ -504,9 +494,9 @@ impl Decoder {
                 Ok(None)
             }
             State::FrameBody { frame } => {
-                let next = self.spare_buffer();
+                let next = self.spare_buffers.take();
                 let stored = std::mem::replace(&mut self.buffer, next);
-                let spare = self.spare_buffer();
+                let spare = self.spare_buffers.take();
                 self.next_chunk += 1;
                 // After the final frame only the end of input may come; whether
                 // the final frame really is the trailer is checked in order.
@@ -638,17 +628,13 @@ impl Decoder {
                 self.tally
                     .add_batch(&batch.facts)
                     .map_err(|why| Error::corrupt(chunk, why.describe()))?;
-                if self.keep_records {
-                    Ok(Event::Records {
-                        chunk,
-                        records: batch.records,
-                    })
-                } else {
-                    Ok(Event::Checked {
+                Ok(match batch.records {
+                    Some(records) => Event::Records { chunk, records },
+                    None => Event::Checked {
                         chunk,
                         records: batch.facts.records,
-                    })
-                }
+                    },
+                })
             }
             ChunkKind::PAGES => {
                 if self.mode != Some(ArchiveMode::Pages) {

@@ -97,6 +97,33 @@ impl<J: Send + 'static, R: Send + 'static> OrderedPool<J, R> {
     }
 }
 
+/// Chunk-sized buffers handed back by finished jobs, for the next chunks to
+/// be built or read in instead of allocating for each: allocated on one
+/// thread and freed on another, they made the allocator's heap creep with an
+/// archive's length.
+#[derive(Debug, Default)]
+pub(crate) struct SpareBuffers(Vec<Vec<u8>>);
+
+impl SpareBuffers {
+    /// Spares kept beyond those in flight: the next chunk's two, with room
+    /// for the two a finished chunk gives back.
+    const KEPT: usize = 4;
+
+    /// An empty buffer: a spare one, or a new one.
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        let mut buffer = self.0.pop().unwrap_or_default();
+        buffer.clear();
+        buffer
+    }
+
+    /// Keeps `buffer` for reuse, unless enough are kept already.
+    pub(crate) fn give(&mut self, buffer: Vec<u8>) {
+        if self.0.len() < Self::KEPT {
+            self.0.push(buffer);
+        }
+    }
+}
+
 fn stopped() -> Error {
     Error::invalid("a worker thread stopped unexpectedly")
 }

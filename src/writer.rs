@@ -16,7 +16,7 @@ use crate::format::{PRELUDE_LEN, Prelude};
 use crate::index::IndexBuilder;
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::pages::{BatchBuilder as PageBatchBuilder, batch_len};
-use crate::pipeline::{OrderedPool, default_threads};
+use crate::pipeline::{OrderedPool, SpareBuffers, default_threads};
 use crate::records::{ArchiveMetadata, ArchiveMode, BatchBuilder, Record, encode_into, varint_len};
 use crate::signature::SigningKey;
 use crate::slots::Recipient;
@@ -110,9 +110,8 @@ pub struct ArchiveWriter<W: Write> {
     pages: Option<PageBatchBuilder>,
     /// Workers compressing and sealing chunks, when there are several.
     pool: Option<OrderedPool<SealJob, SealedFrame>>,
-    /// Chunk-sized buffers back from sealed frames, for the next batches and
-    /// frames: every chunk reuses them instead of allocating its own.
-    spare_buffers: Vec<Vec<u8>>,
+    /// Buffers back from sealed frames, for the next batches and frames.
+    spare_buffers: SpareBuffers,
 }
 
 impl<W: Write> std::fmt::Debug for ArchiveWriter<W> {
@@ -211,7 +210,7 @@ impl<W: Write> ArchiveWriter<W> {
             mode: None,
             pages: None,
             pool: None,
-            spare_buffers: Vec::new(),
+            spare_buffers: SpareBuffers::default(),
         };
         writer.pool = pool;
         Ok(writer)
@@ -428,7 +427,7 @@ impl<W: Write> ArchiveWriter<W> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let buffer = self.spare_buffer();
+        let buffer = self.spare_buffers.take();
         let body = self.batch.take_reusing(buffer);
         self.write_chunk(ChunkKind::RECORDS, body)
     }
@@ -443,7 +442,7 @@ impl<W: Write> ArchiveWriter<W> {
             kind,
             chunk: self.next_chunk,
             body,
-            spare: self.spare_buffer(),
+            spare: self.spare_buffers.take(),
         };
         self.next_chunk += 1;
         let sealed = match self.pool.as_mut() {
@@ -509,23 +508,11 @@ impl<W: Write> ArchiveWriter<W> {
         }
         result?;
         self.bytes_written += (frame.header.len() + frame.stored.len()) as u64;
-        for buffer in [frame.stored, frame.spare] {
-            if self.spare_buffers.len() < MAX_SPARE_BUFFERS {
-                self.spare_buffers.push(buffer);
-            }
-        }
+        self.spare_buffers.give(frame.stored);
+        self.spare_buffers.give(frame.spare);
         Ok(())
     }
-
-    /// A buffer to build a batch or a frame in: a spare one, or a new one.
-    fn spare_buffer(&mut self) -> Vec<u8> {
-        self.spare_buffers.pop().unwrap_or_default()
-    }
 }
-
-/// Spare buffers kept beyond those in flight: enough for the next batch and
-/// the next frame, with room for the two a sealed frame gives back.
-const MAX_SPARE_BUFFERS: usize = 4;
 
 /// Chunks compressing or waiting to be written, per worker thread.
 const CHUNKS_IN_FLIGHT_PER_THREAD: usize = 2;
