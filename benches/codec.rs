@@ -7,14 +7,14 @@ use std::hint::black_box;
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use keepsake::compress::{Compressor, Decompressor};
-use keepsake::records::{BatchBuilder, decode_batch, encode_record};
-use keepsake::sample::{SampleOptions, write_sample};
+use keepsake::body::compress::{Compressor, Decompressor};
+use keepsake::body::records::{BatchBuilder, decode_batch, encode_record};
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Conversation, ConversationKind,
-    CreateOptions, DeliveryStatus, Identity, Limits, Message, MessageKind, Record, WriterOptions,
-    create_archive, import_archive, verify_archive,
+    DeliveryStatus, Identity, Limits, Message, MessageKind, Record, WriterOptions,
 };
+use keepsake_sqlite::sample::{SampleOptions, write_sample};
+use keepsake_sqlite::{CreateOptions, create_archive, import_archive, verify_archive};
 use rand::{Rng, SeedableRng};
 
 const SIZES: [usize; 3] = [64 << 10, 1 << 20, 8 << 20];

@@ -7,8 +7,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use keepsake::sample::{SampleOptions, SampleShape, write_sample};
-use keepsake::{ArchiveKey, CreateOptions, create_archive, estimate_archive};
+use keepsake::ArchiveKey;
+use keepsake_sqlite::sample::{SampleOptions, SampleShape, write_sample};
+use keepsake_sqlite::{CreateOptions, create_archive, estimate_archive};
 
 /// The databases: a shape and how many messages, about 20 to 30 MB each.
 const DATABASES: [(&str, SampleShape, u64); 3] = [

@@ -439,9 +439,9 @@ fn main() -> ExitCode {
                 args.conversations,
                 args.seed,
                 match args.shape {
-                    Shape::Mixed => keepsake::sample::SampleShape::Mixed,
-                    Shape::TextHeavy => keepsake::sample::SampleShape::TextHeavy,
-                    Shape::AttachmentHeavy => keepsake::sample::SampleShape::AttachmentHeavy,
+                    Shape::Mixed => keepsake_sqlite::sample::SampleShape::Mixed,
+                    Shape::TextHeavy => keepsake_sqlite::sample::SampleShape::TextHeavy,
+                    Shape::AttachmentHeavy => keepsake_sqlite::sample::SampleShape::AttachmentHeavy,
                 },
                 args.json,
             ),

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use keepsake::sample::{SAMPLE_END_NS, SampleOptions, SampleShape, write_sample};
-use keepsake::sqlite::open_database;
-use keepsake::{
-    ArchiveKey, CreateOptions, Elements, Error, SizeEstimate, WriterOptions, archive_metadata,
-    create_archive, estimate_archive,
+use keepsake::{ArchiveKey, Elements, Error, WriterOptions};
+use keepsake_sqlite::open_database;
+use keepsake_sqlite::sample::{SAMPLE_END_NS, SampleOptions, SampleShape, write_sample};
+use keepsake_sqlite::{
+    CreateOptions, SizeEstimate, archive_metadata, create_archive, estimate_archive,
 };
 use serde_json::Value;
 
@@ -137,14 +137,14 @@ fn an_attachment_heavy_sample_is_estimated_within_15_percent() {
 
 /// A page snapshot's estimate against the snapshot it estimates.
 fn check_pages(db: &Path, writer: &WriterOptions, what: &str) -> SizeEstimate {
-    let estimate = keepsake::estimate_page_archive(db, writer).unwrap();
+    let estimate = keepsake_sqlite::estimate_page_archive(db, writer).unwrap();
     let archive = db.parent().unwrap().join("pages.keepsake");
     let _ = std::fs::remove_file(&archive);
-    let options = keepsake::PageArchiveOptions {
+    let options = keepsake_sqlite::PageArchiveOptions {
         writer: writer.clone(),
         ..Default::default()
     };
-    let created = keepsake::create_page_archive(db, &archive, &[key()], &options).unwrap();
+    let created = keepsake_sqlite::create_page_archive(db, &archive, &[key()], &options).unwrap();
     let trailer = archive_metadata(&archive, &[key().into()])
         .unwrap()
         .trailer

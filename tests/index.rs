@@ -8,12 +8,12 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use keepsake::format::ChunkKind;
-use keepsake::sample::{SAMPLE_END_NS, SAMPLE_SPAN_NS, SampleOptions, write_sample};
-use keepsake::sqlite::{CreateOptions, create_archive, import_archive, import_selected};
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Error, Identity, Limits, Progress,
     Record, SeekableArchive, Selection, WriterOptions,
 };
+use keepsake_sqlite::sample::{SAMPLE_END_NS, SAMPLE_SPAN_NS, SampleOptions, write_sample};
+use keepsake_sqlite::{CreateOptions, create_archive, import_archive, import_selected};
 use rusqlite::Connection;
 
 struct Fixture {
@@ -357,7 +357,8 @@ fn without_an_index_a_partial_import_reads_everything_and_says_so() {
 #[test]
 fn the_summary_reads_no_chunk_between_the_metadata_and_the_trailer() {
     let fixture = Fixture::new();
-    let full = keepsake::archive_metadata(&fixture.archive, &[fixture.key.clone().into()]).unwrap();
+    let full =
+        keepsake_sqlite::archive_metadata(&fixture.archive, &[fixture.key.clone().into()]).unwrap();
     // Overwrite every byte between the metadata chunk and the final frame:
     // the summary, read in constant time, does not notice.
     let index = fixture.open(&fixture.archive).index().unwrap().clone();
@@ -367,7 +368,8 @@ fn the_summary_reads_no_chunk_between_the_metadata_and_the_trailer() {
     bytes[from..to].fill(0xAA);
     let blanked = fixture.path("blanked.ksk");
     std::fs::write(&blanked, &bytes).unwrap();
-    let summary = keepsake::archive_metadata(&blanked, &[fixture.key.clone().into()]).unwrap();
+    let summary =
+        keepsake_sqlite::archive_metadata(&blanked, &[fixture.key.clone().into()]).unwrap();
     assert_eq!(summary.trailer, full.trailer);
     assert_eq!(summary.metadata, full.metadata);
 }

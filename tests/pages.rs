@@ -5,11 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use keepsake::sample::{SampleOptions, write_sample};
-use keepsake::{
-    ArchiveKey, ArchiveMode, Error, Identity, PageArchiveOptions, Progress, RestoreOptions,
-    WriterOptions, create_page_archive, restore_database,
-};
+use keepsake::{ArchiveKey, ArchiveMode, Error, Identity, Progress, WriterOptions};
+use keepsake_sqlite::sample::{SampleOptions, write_sample};
+use keepsake_sqlite::{PageArchiveOptions, RestoreOptions, create_page_archive, restore_database};
 
 mod common;
 use common::database_digest;
@@ -69,7 +67,7 @@ fn a_sample_database_round_trips_through_pages() {
     assert!(report.pages >= 2);
     assert_eq!(report.pages, u64::from(report.database_pages));
 
-    let summary = keepsake::sqlite::archive_metadata(&archive, &[key().into()]).unwrap();
+    let summary = keepsake_sqlite::archive_metadata(&archive, &[key().into()]).unwrap();
     assert_eq!(summary.metadata.mode, ArchiveMode::Pages);
     let trailer = summary.trailer.unwrap();
     assert_eq!(trailer.pages, report.pages);
@@ -347,7 +345,7 @@ fn records_and_pages_archives_are_not_confused() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample(dir.path());
     let records = dir.path().join("records.keepsake");
-    keepsake::create_archive(&db, &records, &[key()], &Default::default()).unwrap();
+    keepsake_sqlite::create_archive(&db, &records, &[key()], &Default::default()).unwrap();
     let restored = dir.path().join("restored.db");
     let result = restore_database(
         &records,
@@ -364,7 +362,7 @@ fn records_and_pages_archives_are_not_confused() {
     let pages = dir.path().join("pages.keepsake");
     create_page_archive(&db, &pages, &[key()], &small_chunks()).unwrap();
     let target = dir.path().join("target.db");
-    let result = keepsake::import_archive(&pages, &[key().into()], &target);
+    let result = keepsake_sqlite::import_archive(&pages, &[key().into()], &target);
     assert!(
         matches!(result, Err(Error::InvalidInput { .. })),
         "{result:?}"
@@ -389,7 +387,7 @@ fn records_and_pages_archives_are_not_confused() {
 #[test]
 fn the_published_snapshot_vector_restores_to_its_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let vectors = keepsake::vectors::all();
+    let vectors = keepsake_vectors::all();
     let vector = vectors.iter().find(|v| v.name == "pages-snapshot").unwrap();
     let archive = dir.path().join("snapshot.keepsake");
     std::fs::write(&archive, &vector.bytes).unwrap();
@@ -414,7 +412,7 @@ fn the_published_snapshot_vector_restores_to_its_rows() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(rows, keepsake::vectors::pages::ROWS);
+    assert_eq!(rows, keepsake_vectors::pages::ROWS);
     let free: u32 = conn
         .query_row("PRAGMA freelist_count", [], |row| row.get(0))
         .unwrap();
@@ -429,7 +427,7 @@ fn the_published_snapshot_vector_restores_to_its_rows() {
 fn every_page_rule_vector_fails_a_restore_at_its_chunk_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let restored = dir.path().join("restored.db");
-    let vectors = keepsake::vectors::all();
+    let vectors = keepsake_vectors::all();
     let rejections: Vec<_> = vectors
         .iter()
         .filter(|v| {
@@ -447,7 +445,7 @@ fn every_page_rule_vector_fails_a_restore_at_its_chunk_and_leaves_nothing() {
             &restored,
             &RestoreOptions::default(),
         );
-        let keepsake::vectors::Outcome::ChunkFailure { chunk } = vector.outcome else {
+        let keepsake_vectors::Outcome::ChunkFailure { chunk } = vector.outcome else {
             panic!("{}: expected a chunk failure", vector.name);
         };
         assert!(
@@ -462,7 +460,7 @@ fn every_page_rule_vector_fails_a_restore_at_its_chunk_and_leaves_nothing() {
 
 /// A pages archive, written through the public writer, of `pages` (page 1 first).
 fn hand_written(path: &Path, page_size: u32, pages: &[(u32, Vec<u8>)], database_pages: u32) {
-    let metadata = keepsake::snapshot::page_metadata();
+    let metadata = keepsake_sqlite::snapshot::page_metadata();
     let mut writer =
         keepsake::ArchiveWriter::new(Vec::new(), &[&key()], &metadata, &WriterOptions::default())
             .unwrap();
@@ -492,7 +490,7 @@ fn pages_that_are_not_a_database_fail_the_restore_and_leave_nothing() {
     assert!(!restored.exists());
     // A real page 1 whose schema points at a table page that never came: the
     // integrity check fails.
-    let pages = keepsake::vectors::pages::database_pages();
+    let pages = keepsake_vectors::pages::database_pages();
     let broken = dir.path().join("broken.keepsake");
     hand_written(
         &broken,
@@ -520,7 +518,7 @@ fn pages_that_are_not_a_database_fail_the_restore_and_leave_nothing() {
 
 #[test]
 fn the_writer_refuses_what_a_pages_archive_cannot_hold() {
-    let metadata = keepsake::snapshot::page_metadata();
+    let metadata = keepsake_sqlite::snapshot::page_metadata();
     let options = WriterOptions::default();
     let mut writer =
         keepsake::ArchiveWriter::new(Vec::new(), &[&key()], &metadata, &options).unwrap();

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keepsake::sample::{SampleOptions, write_sample};
-use keepsake::sqlite::{import_archive_with, verify_archive_with};
-use keepsake::{ArchiveKey, CreateOptions, Error, Progress, ProgressEvent, WriterOptions};
+use keepsake::{ArchiveKey, Error, Progress, ProgressEvent, WriterOptions};
+use keepsake_sqlite::CreateOptions;
+use keepsake_sqlite::sample::{SampleOptions, write_sample};
+use keepsake_sqlite::{import_archive_with, verify_archive_with};
 
 mod common;
 use common::database_digest;
@@ -29,7 +30,8 @@ fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     )
     .unwrap();
     let archive = dir.join("source.keepsake");
-    keepsake::create_archive(&db, &archive, &[key()], &small_chunks(Progress::default())).unwrap();
+    keepsake_sqlite::create_archive(&db, &archive, &[key()], &small_chunks(Progress::default()))
+        .unwrap();
     (db, archive)
 }
 
@@ -92,14 +94,15 @@ fn create_verify_and_import_report_progress_up_to_their_totals() {
     let dir = tempfile::tempdir().unwrap();
     let (db, archive) = fixture(dir.path());
     let records = {
-        let summary = keepsake::archive_metadata(&archive, &[key().into()]).unwrap();
+        let summary = keepsake_sqlite::archive_metadata(&archive, &[key().into()]).unwrap();
         let trailer = summary.trailer.unwrap();
         trailer.conversations + trailer.messages + trailer.consent
     };
 
     let (progress, events) = recording();
     let second = dir.path().join("second.keepsake");
-    let report = keepsake::create_archive(&db, &second, &[key()], &small_chunks(progress)).unwrap();
+    let report =
+        keepsake_sqlite::create_archive(&db, &second, &[key()], &small_chunks(progress)).unwrap();
     let events = events.lock().unwrap();
     check_events(&events, records);
     assert_eq!(events.last().unwrap().bytes_done, report.bytes);
@@ -130,7 +133,7 @@ fn a_cancelled_create_leaves_no_file_behind() {
     let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     let out = dir.path().join("cancelled.keepsake");
     let result =
-        keepsake::create_archive(&db, &out, &[key()], &small_chunks(cancelling_after(500)));
+        keepsake_sqlite::create_archive(&db, &out, &[key()], &small_chunks(cancelling_after(500)));
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!out.exists());
     let after: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();

@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use keepsake::sample::{SampleOptions, SampleShape, write_sample};
-use keepsake::sqlite::{CreateOptions, create_archive};
 use keepsake::{
     ArchiveKey, ArchiveReader, Error, Identity, Limits, Record, SeekableArchive, WriterOptions,
     salvage_archive,
 };
+use keepsake_sqlite::sample::{SampleOptions, SampleShape, write_sample};
+use keepsake_sqlite::{CreateOptions, create_archive};
 
 struct Fixture {
     _dir: tempfile::TempDir,

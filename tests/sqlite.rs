@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use keepsake::sample::{SampleOptions, write_sample};
-use keepsake::sqlite::{
-    self, CreateOptions, ImportReport, KindCounts, create_archive, import_archive, insert_message,
-    is_active, open_database, verify_archive,
-};
 use keepsake::{
     ArchiveKey, ArchiveReader, Consent, ConsentEntityType, ConsentState, Conversation,
     ConversationKind, DeliveryStatus, Elements, Error, Identity, Limits, Message, MessageKind,
     Record, WriterOptions,
+};
+use keepsake_sqlite::sample::{SampleOptions, write_sample};
+use keepsake_sqlite::{
+    self, CreateOptions, ImportReport, KindCounts, create_archive, import_archive, insert_message,
+    is_active, open_database, verify_archive,
 };
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
@@ -217,7 +217,8 @@ fn a_sample_database_round_trips_exactly() {
     assert_eq!(verified.trailer.messages, 2000);
     assert_eq!(verified.trailer.time_range, created.time_range);
     assert_eq!(verified.chunks, verified.trailer.chunk_count + 1);
-    let summary = sqlite::archive_metadata(&archive, &[fixture.key.clone().into()]).unwrap();
+    let summary =
+        keepsake_sqlite::archive_metadata(&archive, &[fixture.key.clone().into()]).unwrap();
     assert_eq!(summary.trailer.as_ref(), Some(&verified.trailer));
     assert_eq!(summary.metadata, verified.metadata);
     assert_eq!(summary.metadata.elements, Elements::default());
@@ -448,7 +449,8 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
             expected,
             "{start_ns:?}..{end_ns:?}"
         );
-        let summary = sqlite::archive_metadata(&archive, &[fixture.key.clone().into()]).unwrap();
+        let summary =
+            keepsake_sqlite::archive_metadata(&archive, &[fixture.key.clone().into()]).unwrap();
         assert_eq!(
             (summary.metadata.start_ns, summary.metadata.end_ns),
             (start_ns, end_ns)
@@ -647,7 +649,7 @@ fn a_wrong_key_leaves_the_database_unchanged() {
         Err(Error::WrongKey)
     ));
     assert!(matches!(
-        sqlite::archive_metadata(&archive, &[wrong.clone().into()]),
+        keepsake_sqlite::archive_metadata(&archive, &[wrong.clone().into()]),
         Err(Error::WrongKey)
     ));
     assert_eq!(digests(&target, true), before);

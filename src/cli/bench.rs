@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
-use keepsake::sample::SampleOptions;
 use keepsake::{ArchiveKey, WriterOptions};
+use keepsake_sqlite::DbResult;
+use keepsake_sqlite::sample::SampleOptions;
 
 use super::exit::{Direction, FAILURE, Failure};
 use super::units::{bytes_human, duration_human};
@@ -110,7 +111,7 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
             key_file,
         } => {
             let key = read_key(key_file)?;
-            let report = keepsake::create_archive(db, archive, &[&key], &Default::default())
+            let report = keepsake_sqlite::create_archive(db, archive, &[&key], &Default::default())
                 .map_err(|error| {
                     library_failure(error, Direction::Writing, "cannot create".into())
                 })?;
@@ -118,7 +119,7 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
         }
         Step::Estimate { db } => {
             let estimate =
-                keepsake::estimate_archive(db, &Default::default()).map_err(|error| {
+                keepsake_sqlite::estimate_archive(db, &Default::default()).map_err(|error| {
                     library_failure(error, Direction::Reading, "cannot estimate".into())
                 })?;
             let records = estimate.conversations + estimate.messages + estimate.consent;
@@ -126,9 +127,10 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
         }
         Step::Verify { archive, key_file } => {
             let key = read_key(key_file)?;
-            let report = keepsake::verify_archive(archive, &[key.into()]).map_err(|error| {
-                library_failure(error, Direction::Reading, "cannot verify".into())
-            })?;
+            let report =
+                keepsake_sqlite::verify_archive(archive, &[key.into()]).map_err(|error| {
+                    library_failure(error, Direction::Reading, "cannot verify".into())
+                })?;
             let records = Counts::from(&report.trailer).total();
             ("verify", records, report.trailer.plaintext_bytes)
         }
@@ -138,9 +140,10 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
             key_file,
         } => {
             let key = read_key(key_file)?;
-            let report = keepsake::import_archive(archive, &[key.into()], db).map_err(|error| {
-                library_failure(error, Direction::Reading, "cannot import".into())
-            })?;
+            let report =
+                keepsake_sqlite::import_archive(archive, &[key.into()], db).map_err(|error| {
+                    library_failure(error, Direction::Reading, "cannot import".into())
+                })?;
             (
                 "import",
                 import_counts(&report).0.total(),
@@ -173,20 +176,25 @@ fn copy_rows(source: &Path, target: &Path) -> keepsake::Result<u64> {
         .ok_or_else(|| keepsake::Error::InvalidInput {
             reason: "the source database's path is not UTF-8".into(),
         })?;
-    let mut conn = keepsake::sqlite::open_database(target)?;
-    conn.execute("ATTACH DATABASE ?1 AS source", [source])?;
-    let transaction = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut conn = keepsake_sqlite::open_database(target)?;
+    conn.execute("ATTACH DATABASE ?1 AS source", [source])
+        .db()?;
+    let transaction = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .db()?;
     let mut rows = 0;
     // Conversations first: messages refer to them.
     for table in ["conversations", "messages", "consent"] {
-        let copied = transaction.execute(
-            &format!("INSERT INTO main.{table} SELECT * FROM source.{table}"),
-            [],
-        )?;
+        let copied = transaction
+            .execute(
+                &format!("INSERT INTO main.{table} SELECT * FROM source.{table}"),
+                [],
+            )
+            .db()?;
         rows += copied as u64;
     }
-    transaction.commit()?;
-    conn.execute("DETACH DATABASE source", [])?;
+    transaction.commit().db()?;
+    conn.execute("DETACH DATABASE source", []).db()?;
     Ok(rows)
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use keepsake::sample::SampleOptions;
+use keepsake_sqlite::sample::SampleOptions;
 
 use super::exit::{Direction, FAILURE, Failure};
 use super::units::{TimeRange, bytes_human, duration_human, millis};
@@ -121,13 +121,15 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
     );
 
     let (created, elapsed) = timed(|| {
-        keepsake::create_archive(&db, &archive, &[&key], &Default::default()).map_err(|error| {
-            library_failure(
-                error,
-                Direction::Writing,
-                "cannot create the archive".into(),
-            )
-        })
+        keepsake_sqlite::create_archive(&db, &archive, &[&key], &Default::default()).map_err(
+            |error| {
+                library_failure(
+                    error,
+                    Direction::Writing,
+                    "cannot create the archive".into(),
+                )
+            },
+        )
     })?;
     let counts = Counts::from(&created);
     row(

@@ -8,7 +8,9 @@ use std::time::Instant;
 use clap::ValueEnum;
 use serde::Serialize;
 
-use keepsake::{Progress, SizeEstimate};
+use keepsake::Progress;
+
+use keepsake_sqlite::SizeEstimate;
 
 use super::exit::{Direction, Failure};
 use super::progress_bar::busy;
@@ -82,7 +84,7 @@ pub fn estimate(request: &EstimateRequest) -> Result<Report, Failure> {
     let options = selection.options(&Progress::default());
     let started = Instant::now();
     let estimate = busy(!request.json, "estimating the archive", || {
-        keepsake::estimate_archive(&request.db, &options)
+        keepsake_sqlite::estimate_archive(&request.db, &options)
     })
     .map_err(|error| {
         library_failure(
@@ -168,7 +170,7 @@ fn estimate_pages(request: &EstimateRequest) -> Result<Report, Failure> {
     let writer = selection.writer();
     let started = Instant::now();
     let estimate = busy(!request.json, "estimating the snapshot", || {
-        keepsake::estimate_page_archive(&request.db, &writer)
+        keepsake_sqlite::estimate_page_archive(&request.db, &writer)
     })
     .map_err(|error| {
         library_failure(

@@ -23,12 +23,12 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use keepsake::format::Trailer;
-use keepsake::sample::{SampleOptions, SampleReport, SampleShape};
-use keepsake::sqlite::{CreateOptions, CreateReport, ImportReport, VerifyReport};
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveSummary, Elements, Identity, Progress,
     SignatureStatus, SigningKey, WriterOptions, X25519Identity,
 };
+use keepsake_sqlite::sample::{SampleOptions, SampleReport, SampleShape};
+use keepsake_sqlite::{CreateOptions, CreateReport, ImportReport, VerifyReport};
 
 use exit::{Direction, FAILURE, Failure};
 use progress_bar::{busy, with_progress};
@@ -451,7 +451,7 @@ fn write_sample(db: &Path, options: &SampleOptions) -> Result<SampleReport, Fail
         "sample only writes a new database",
         "choose another --db path",
     )?;
-    keepsake::sample::write_sample(db, options).map_err(|error| {
+    keepsake_sqlite::sample::write_sample(db, options).map_err(|error| {
         library_failure(
             error,
             Direction::Writing,
@@ -611,7 +611,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let signer = signing_key.as_ref().map(|key| key.signer().to_string());
     let writer = request.selection.writer();
     // Only a hint: if it fails, the create below reports why.
-    let estimate = keepsake::estimate_archive(
+    let estimate = keepsake_sqlite::estimate_archive(
         &request.db,
         &request.selection.options(&Progress::default()),
     )
@@ -625,7 +625,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let report = with_progress(!request.json, "creating the archive", |progress| {
         let mut options = request.selection.options(progress);
         options.writer.signing_key = signing_key.clone();
-        keepsake::create_archive(&request.db, &request.out, &recipients, &options)
+        keepsake_sqlite::create_archive(&request.db, &request.out, &recipients, &options)
     })
     .map_err(|error| create_failure(error, &request.out, &request.db))?;
     let elapsed = started.elapsed();
@@ -715,7 +715,7 @@ fn signature_human(status: &SignatureStatus) -> String {
 /// Reads an archive's summary; shared with the demo.
 fn summarize(archive: &Path, identities: &[Identity]) -> Result<ArchiveSummary, Failure> {
     existing_file(archive, "archive")?;
-    keepsake::archive_metadata(archive, identities).map_err(|error| {
+    keepsake_sqlite::archive_metadata(archive, identities).map_err(|error| {
         library_failure(
             error,
             Direction::Reading,
@@ -839,7 +839,7 @@ fn verify_archive(
 ) -> Result<VerifyReport, Failure> {
     existing_file(archive, "archive")?;
     with_progress(show, "verifying the archive", |progress| {
-        keepsake::sqlite::verify_archive_with(archive, identities, progress)
+        keepsake_sqlite::verify_archive_with(archive, identities, progress)
     })
     .map_err(|error| {
         library_failure(
@@ -863,9 +863,11 @@ pub fn verify(
     let report = verify_archive(archive, &identities, !json)?;
     let elapsed = started.elapsed();
     if let Some(trusted) = &trusted {
-        keepsake::signature::require_signer(&report.signature, trusted).map_err(|error| {
-            library_failure(error, Direction::Reading, String::new()).context(archive.display())
-        })?;
+        keepsake::crypto::signature::require_signer(&report.signature, trusted).map_err(
+            |error| {
+                library_failure(error, Direction::Reading, String::new()).context(archive.display())
+            },
+        )?;
     }
     let counts = Counts::from(&report.trailer);
     let mut human = format!(
@@ -945,7 +947,7 @@ fn import_archive(
 ) -> Result<ImportReport, Failure> {
     existing_file(archive, "archive")?;
     with_progress(show, "importing the archive", |progress| {
-        keepsake::sqlite::import_archive_with(archive, identities, db, progress)
+        keepsake_sqlite::import_archive_with(archive, identities, db, progress)
     })
     .map_err(|error| import_failure(error, archive, db))
 }
@@ -986,7 +988,7 @@ pub fn import(
     existing_file(archive, "archive")?;
     let started = Instant::now();
     let report = with_progress(!json, "importing part of the archive", |progress| {
-        keepsake::sqlite::import_selected(archive, &identities, db, selection, progress)
+        keepsake_sqlite::import_selected(archive, &identities, db, selection, progress)
     })
     .map_err(|error| import_failure(error, archive, db))?;
     let elapsed = started.elapsed();

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use keepsake::{ArchiveMode, PageArchiveOptions, RestoreOptions, WriterOptions};
+use keepsake::{ArchiveMode, WriterOptions};
+
+use keepsake_sqlite::{PageArchiveOptions, RestoreOptions};
 
 use super::exit::{Direction, Failure};
 use super::progress_bar::with_progress_of;
@@ -70,7 +72,7 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
                 writer,
                 progress: progress.clone(),
             };
-            keepsake::create_page_archive(&request.db, &request.out, &recipients, &options)
+            keepsake_sqlite::create_page_archive(&request.db, &request.out, &recipients, &options)
         },
     )
     .map_err(|error| create_failure(error, &request.out, &request.db))?;
@@ -135,7 +137,7 @@ pub fn restore(
     let identities = open_with.identities()?;
     let started = Instant::now();
     let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
-        keepsake::restore_database(
+        keepsake_sqlite::restore_database(
             archive,
             &identities,
             out,
@@ -146,7 +148,7 @@ pub fn restore(
     })
     .map_err(|error| {
         let records = matches!(
-            keepsake::archive_metadata(archive, &identities),
+            keepsake_sqlite::archive_metadata(archive, &identities),
             Ok(summary) if summary.metadata.mode == ArchiveMode::Records
         );
         let failure = library_failure(

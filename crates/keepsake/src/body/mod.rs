@@ -1,0 +1,9 @@
+//! What frames carry (spec §5.4, §6): per-chunk compression, the metadata
+//! and record batches, SQLite page batches, the seek index, and the counts and
+//! digest the trailer commits to.
+
+pub mod compress;
+pub mod content;
+pub mod index;
+pub mod pages;
+pub mod records;

@@ -1,0 +1,61 @@
+//! Keepsake: a streaming archive format for encrypted, portable messaging
+//! backups, and its reference codec.
+//!
+//! This crate is the codec core: it knows the bytes, the keys and the streams,
+//! and nothing of SQLite, command lines or any particular storage. The layers,
+//! bottom up, follow the spec (`spec/keepsake-v1.md`):
+//!
+//! - [`format`](mod@format): the byte layout of headers, slot entries, frame
+//!   headers and the trailer (§3, §4.1, §5.1, §6.6.1);
+//! - [`crypto`]: the key schedule, key slots of every kind, frame sealing and
+//!   signatures (§4, §5.2–§5.3, §6.6.3);
+//! - [`body`]: what frames carry: compression, metadata and record batches,
+//!   page batches, the seek index and the trailer's commitments (§5.4, §6);
+//! - [`stream`]: the sans-I/O [`Decoder`], the blocking [`ArchiveReader`] and
+//!   the [`ArchiveWriter`] (§7, §8);
+//! - [`seek`]: random access through the seek index, and partial reads
+//!   (§6.5.4); [`edit`]: key slot editing (§4.6); [`salvage`]: recovery of
+//!   damaged archives (§7.4).
+//!
+//! Features: `parallel` (default) seals and opens chunks on worker threads;
+//! `fs` (default) adds the helpers that work on files by path.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod body;
+pub mod crypto;
+pub mod edit;
+pub mod error;
+pub mod format;
+pub mod limits;
+pub mod progress;
+pub mod salvage;
+pub mod seek;
+pub mod stream;
+
+#[cfg(feature = "fs")]
+pub mod atomic;
+
+pub use body::records::{
+    ArchiveMetadata, ArchiveMode, Consent, ConsentEntityType, ConsentState, Conversation,
+    ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
+};
+pub use crypto::signature::{SignatureStatus, Signer, SigningKey};
+pub use crypto::slots::{
+    Argon2Params, Opener, Passphrase, Recipient, X25519Identity, X25519Recipient,
+};
+pub use crypto::{ArchiveKey, Identity};
+pub use edit::{SlotChange, SlotInfo, SlotSelector, edit_slots, read_slots};
+#[cfg(feature = "fs")]
+pub use edit::{add_slot, list_slots, remove_slot};
+pub use error::{Error, Limit, Result};
+pub use limits::Limits;
+pub use progress::{Phase, Progress, ProgressEvent};
+#[cfg(feature = "fs")]
+pub use salvage::salvage_archive;
+pub use salvage::{SalvageReport, salvage};
+pub use seek::select::Selection;
+pub use seek::{SeekReport, SeekableArchive};
+pub use stream::decoder::{Decoder, Event};
+pub use stream::reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
+pub use stream::writer::{ArchiveWriter, WriterOptions};

@@ -1,0 +1,573 @@
+//! Salvage: every record of every chunk that still authenticates in a
+//! damaged archive (truncated, or with corrupt chunks in the middle), written
+//! into a new, valid archive, with a report of what was lost.
+//!
+//! Nothing is invented or altered: only frames that authenticate under the
+//! archive's payload key, at the chunk number their nonce binds, contribute
+//! records. Memory stays bounded: one frame in flight, one scanning window,
+//! and the set of conversation ids seen (as every reader keeps).
+
+use std::collections::{BTreeMap, HashSet};
+#[cfg(feature = "fs")]
+use std::fs::File;
+#[cfg(feature = "fs")]
+use std::io::BufWriter;
+use std::io::{Read, Seek, SeekFrom};
+#[cfg(feature = "fs")]
+use std::path::Path;
+
+#[cfg(feature = "fs")]
+use crate::atomic::PendingFile;
+use crate::body::index::SeekIndex;
+use crate::body::records::{ArchiveMetadata, ArchiveMode, Record, decode_exact};
+use crate::crypto::{ArchiveKey, Identity};
+use crate::error::{Error, Result};
+use crate::format::{
+    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, TAG_LEN, TRAILER_LEN,
+    Trailer, check_value,
+};
+use crate::limits::Limits;
+use crate::stream::decoder::{Decoder, FrameOpener, SealedFrame, Unit};
+use crate::stream::writer::{ArchiveWriter, WriterOptions};
+
+/// The smallest frame: a header and a tag around an empty body.
+const MIN_FRAME_LEN: u64 = (FRAME_HEADER_LEN + TAG_LEN) as u64;
+
+/// How much of the archive the scanner holds at a time.
+const WINDOW_LEN: usize = 1 << 20;
+
+/// A chunk that could not be recovered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostChunk {
+    /// Its chunk number.
+    pub chunk: u64,
+    /// Where its frame starts, when known (from its own frame header or the index).
+    pub offset: Option<u64>,
+    /// What it held, when the archive's seek index was recovered.
+    pub held: Option<LostContent>,
+}
+
+/// What a lost chunk held, according to the seek index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostContent {
+    /// The chunk's kind.
+    pub kind: ChunkKind,
+    /// Conversation records in it.
+    pub conversations: u64,
+    /// Message records in it.
+    pub messages: u64,
+    /// Consent records in it.
+    pub consent: u64,
+    /// The ids of the conversations with a record or a message in it.
+    pub conversation_ids: Vec<Vec<u8>>,
+    /// The smallest and largest `sent_at_ns` of its messages.
+    pub sent_range: Option<(i64, i64)>,
+}
+
+/// Record counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCounts {
+    /// Conversation records.
+    pub conversations: u64,
+    /// Message records.
+    pub messages: u64,
+    /// Consent records.
+    pub consent: u64,
+}
+
+/// What [`salvage_archive`] recovered and lost.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SalvageReport {
+    /// Chunks that authenticated (the metadata, batches, index and trailer included).
+    pub chunks_recovered: u64,
+    /// Chunks that did not, in chunk order, as far as they can be named.
+    pub lost: Vec<LostChunk>,
+    /// The archive ended before its final chunk: the offset where it ends.
+    /// Chunks after the last one recovered are lost, and without the trailer
+    /// their number is unknown.
+    pub truncated_at: Option<u64>,
+    /// Bytes after the final chunk, left out.
+    pub trailing_bytes: u64,
+    /// Whether the metadata chunk was lost (the new archive then has fresh metadata).
+    pub metadata_lost: bool,
+    /// The records written to the new archive.
+    pub written: RecordCounts,
+    /// Messages that authenticated but whose conversation record was lost:
+    /// the dependency rule forbids writing them, so they were dropped.
+    pub messages_without_conversation: u64,
+    /// The number of chunks the damaged archive had, from its trailer when
+    /// that was recovered.
+    pub chunks_expected: Option<u64>,
+}
+
+impl SalvageReport {
+    /// Whether everything was recovered: nothing lost, nothing dropped.
+    pub fn is_complete(&self) -> bool {
+        self.lost.is_empty()
+            && self.truncated_at.is_none()
+            && !self.metadata_lost
+            && self.messages_without_conversation == 0
+    }
+}
+
+/// Reads the damaged archive at `archive` with `identities` and writes every
+/// record of every chunk that authenticates to a new archive at `out`, with
+/// a fresh file key and salt and one slot for the first raw key among
+/// `identities`. `out` must not exist; it is written under a temporary name
+/// and renamed once complete.
+///
+/// The header must open (otherwise its error is returned and nothing is
+/// written). After a damaged frame the scan goes on at the end the frame
+/// header states when its check value holds, else byte by byte until a frame
+/// header with a valid check value and a plausible chunk number authenticates.
+#[cfg(feature = "fs")]
+pub fn salvage_archive(
+    archive: &Path,
+    identities: &[Identity],
+    out: &Path,
+) -> Result<SalvageReport> {
+    let key = identities
+        .iter()
+        .find_map(|identity| match identity {
+            Identity::RawKey(key) => Some(key),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                "salvage writes the new archive for a raw key: it needs one among the identities",
+            )
+        })?;
+    let mut pending = PendingFile::beside(out)?;
+    let source = File::open(archive)?;
+    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
+    let (sink, report) = salvage(source, identities, key, sink)?;
+    let file = sink
+        .into_inner()
+        .map_err(|error| Error::Io(error.into_error()))?;
+    file.sync_all()?;
+    pending.persist(out)?;
+    Ok(report)
+}
+
+/// The salvage itself, from any seekable source into any sink.
+pub fn salvage<R: Read + Seek, W: std::io::Write>(
+    source: R,
+    identities: &[Identity],
+    key: &ArchiveKey,
+    sink: W,
+) -> Result<(W, SalvageReport)> {
+    let mut scan = Scanner::open(source, identities)?;
+    let mut report = SalvageReport::default();
+    let mut output = Output {
+        sink: Some(sink),
+        key,
+        // The damaged archive's chunk size, so that every record it could
+        // hold fits the new one.
+        options: WriterOptions {
+            chunk_size: scan.max_chunk_size,
+            ..WriterOptions::default()
+        },
+        writer: None,
+        seen: HashSet::new(),
+    };
+    // Where each damaged frame with a readable header started, by chunk.
+    let mut damaged: BTreeMap<u64, u64> = BTreeMap::new();
+    // Where an unreadable stretch began, for the first chunk it swallowed.
+    let mut gap_start: Option<u64> = None;
+    let mut index: Option<SeekIndex> = None;
+    let mut metadata: Option<ArchiveMetadata> = None;
+    let mut expected = 0u64;
+    let mut trailer: Option<Trailer> = None;
+    loop {
+        match scan.next(expected)? {
+            Found::End => {
+                report.truncated_at = Some(scan.len);
+                // A frame cut off by the end of the input.
+                let cut = gap_start
+                    .take()
+                    .or((scan.pos < scan.len).then_some(scan.pos));
+                if let Some(from) = cut {
+                    damaged.insert(expected, from);
+                    expected += 1;
+                }
+                break;
+            }
+            Found::Damaged { chunk, offset } => {
+                skip_to(&mut damaged, &mut gap_start, expected, chunk);
+                damaged.insert(chunk, offset);
+                expected = chunk + 1;
+            }
+            Found::Skipped { from } => {
+                gap_start.get_or_insert(from);
+            }
+            Found::Frame {
+                chunk,
+                offset,
+                frame,
+                body,
+                records,
+            } => {
+                skip_to(&mut damaged, &mut gap_start, expected, chunk);
+                expected = chunk + 1;
+                report.chunks_recovered += 1;
+                match frame.kind {
+                    ChunkKind::TRAILER => {
+                        trailer = Trailer::parse(&body, chunk).ok();
+                        report.trailing_bytes =
+                            scan.len - (offset + MIN_FRAME_LEN + TRAILER_LEN as u64);
+                        break;
+                    }
+                    ChunkKind::METADATA if chunk == 0 => {
+                        match decode_exact::<ArchiveMetadata>(&body, 0, "the archive metadata") {
+                            Ok(found) if found.mode == ArchiveMode::Records => {
+                                metadata = Some(found)
+                            }
+                            Ok(_) => {
+                                return Err(Error::invalid(
+                                    "this archive holds database pages; salvage recovers records only",
+                                ));
+                            }
+                            Err(_) => {
+                                report.chunks_recovered -= 1;
+                                damaged.insert(0, offset);
+                            }
+                        }
+                    }
+                    ChunkKind::RECORDS => match records {
+                        Some(Ok(records)) => {
+                            let fallback = metadata.is_none();
+                            output.write(
+                                records,
+                                metadata.get_or_insert_with(fresh_metadata),
+                                &mut report,
+                            )?;
+                            if fallback {
+                                report.metadata_lost = true;
+                            }
+                        }
+                        _ => {
+                            report.chunks_recovered -= 1;
+                            damaged.insert(chunk, offset);
+                        }
+                    },
+                    ChunkKind::INDEX => {
+                        index = SeekIndex::parse(&body, chunk).ok();
+                    }
+                    // Another ignorable chunk authenticated: nothing to keep.
+                    _ => {}
+                }
+            }
+        }
+    }
+    if let Some(trailer) = &trailer {
+        report.chunks_expected = Some(trailer.chunk_count + 1);
+    }
+    if metadata.is_none() {
+        report.metadata_lost = true;
+    }
+    let metadata = metadata.unwrap_or_else(fresh_metadata);
+    report.lost = damaged
+        .into_iter()
+        .map(|(chunk, offset)| describe(chunk, offset, index.as_ref()))
+        .collect();
+    // Chunks after the cut: named when the index says how many there were.
+    if report.truncated_at.is_some()
+        && let Some(index) = &index
+    {
+        for chunk in expected..index.chunks.len() as u64 {
+            report
+                .lost
+                .push(describe(chunk, UNKNOWN_OFFSET, Some(index)));
+        }
+    }
+    let sink = output.finish(&metadata)?;
+    Ok((sink, report))
+}
+
+/// Marks chunks `expected .. found` lost, the first of them at the start of
+/// the unreadable stretch before `found`, if there was one.
+fn skip_to(
+    damaged: &mut BTreeMap<u64, u64>,
+    gap_start: &mut Option<u64>,
+    expected: u64,
+    found: u64,
+) {
+    let from = gap_start.take();
+    if found > expected {
+        damaged
+            .entry(expected)
+            .or_insert(from.unwrap_or(UNKNOWN_OFFSET));
+    }
+    for lost in expected..found {
+        damaged.entry(lost).or_insert(UNKNOWN_OFFSET);
+    }
+}
+
+/// A lost chunk whose frame was never found: the index may say where it was.
+const UNKNOWN_OFFSET: u64 = u64::MAX;
+
+fn fresh_metadata() -> ArchiveMetadata {
+    let mut metadata = ArchiveMetadata::now();
+    metadata.creator = concat!("keepsake ", env!("CARGO_PKG_VERSION"), " salvage").to_owned();
+    metadata
+}
+
+fn describe(chunk: u64, offset: u64, index: Option<&SeekIndex>) -> LostChunk {
+    let entry = index.and_then(|index| index.chunks.get(usize::try_from(chunk).ok()?));
+    let held = entry.map(|entry| {
+        let index = index.expect("an entry comes from an index");
+        let mut positions: Vec<u32> = entry
+            .conversation_records
+            .iter()
+            .chain(&entry.message_conversations)
+            .copied()
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        LostContent {
+            kind: ChunkKind(entry.kind),
+            conversations: entry.conversation_records.len() as u64,
+            messages: entry.messages,
+            consent: entry.consent,
+            conversation_ids: positions
+                .into_iter()
+                .filter_map(|at| index.conversations.get(at as usize))
+                .map(|id| id.0.clone())
+                .collect(),
+            sent_range: entry.sent_range,
+        }
+    });
+    let offset = match offset {
+        UNKNOWN_OFFSET => entry.map(|entry| entry.offset),
+        known => Some(known),
+    };
+    LostChunk {
+        chunk,
+        offset,
+        held,
+    }
+}
+
+/// The new archive, started at the first record so the metadata is known.
+struct Output<'k, W: std::io::Write> {
+    sink: Option<W>,
+    key: &'k ArchiveKey,
+    options: WriterOptions,
+    writer: Option<ArchiveWriter<W>>,
+    seen: HashSet<Vec<u8>>,
+}
+
+impl<W: std::io::Write> Output<'_, W> {
+    fn writer(&mut self, metadata: &ArchiveMetadata) -> Result<&mut ArchiveWriter<W>> {
+        if self.writer.is_none() {
+            let sink = self
+                .sink
+                .take()
+                .ok_or_else(|| Error::invalid("the salvage output was already used"))?;
+            self.writer = Some(ArchiveWriter::new(
+                sink,
+                &[self.key],
+                metadata,
+                &self.options,
+            )?);
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| Error::invalid("no salvage writer"))
+    }
+
+    /// Writes the records the dependency rule allows; counts the rest.
+    fn write(
+        &mut self,
+        records: Vec<Record>,
+        metadata: &ArchiveMetadata,
+        report: &mut SalvageReport,
+    ) -> Result<()> {
+        for record in records {
+            match &record {
+                Record::Conversation(conversation) => {
+                    // A conversation twice cannot come from authentic chunks of
+                    // one archive; keep the first.
+                    if !self.seen.insert(conversation.id.clone()) {
+                        continue;
+                    }
+                    report.written.conversations += 1;
+                }
+                Record::Message(message) => {
+                    if !self.seen.contains(&message.conversation_id) {
+                        report.messages_without_conversation += 1;
+                        continue;
+                    }
+                    report.written.messages += 1;
+                }
+                Record::Consent(_) => report.written.consent += 1,
+            }
+            self.writer(metadata)?.write_record(&record)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, metadata: &ArchiveMetadata) -> Result<W> {
+        self.writer(metadata)?;
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| Error::invalid("no salvage writer"))?;
+        Ok(writer.finish()?.0)
+    }
+}
+
+/// What the scanner found next.
+enum Found {
+    /// An authenticated frame.
+    Frame {
+        chunk: u64,
+        offset: u64,
+        frame: FrameHeader,
+        body: Vec<u8>,
+        records: Option<Result<Vec<Record>>>,
+    },
+    /// A frame whose header is intact but whose content does not authenticate.
+    Damaged { chunk: u64, offset: u64 },
+    /// Bytes from `from` that hold no frame header; the scan moved one byte on.
+    Skipped { from: u64 },
+    /// The end of the input, before the final frame.
+    End,
+}
+
+/// Walks a damaged archive frame by frame, resynchronising after damage.
+struct Scanner<R: Read + Seek> {
+    source: R,
+    len: u64,
+    pos: u64,
+    opener: FrameOpener,
+    max_chunk_size: u32,
+    window: Vec<u8>,
+    window_at: u64,
+}
+
+impl<R: Read + Seek> Scanner<R> {
+    /// Opens the header; its failure is the salvage's failure.
+    fn open(mut source: R, identities: &[Identity]) -> Result<Self> {
+        let len = source.seek(SeekFrom::End(0))?;
+        source.seek(SeekFrom::Start(0))?;
+        let mut decoder = Decoder::new(identities, Limits::default());
+        let mut buffer = vec![0; 64 * 1024];
+        let (header_len, max_chunk_size) = 'header: loop {
+            let read = source.read(&mut buffer)?;
+            if read == 0 {
+                decoder.finish()?;
+                return Err(Error::Truncated { offset: len });
+            }
+            let mut at = 0;
+            while at < read {
+                let (used, unit) = decoder.feed_units(&buffer[at..read])?;
+                at += used;
+                if let Some(Unit::Header(info)) = unit {
+                    break 'header (info.header_len as u64, info.prelude.max_chunk_size);
+                }
+                if used == 0 {
+                    break;
+                }
+            }
+        };
+        let opener = decoder.fork_opener()?;
+        Ok(Scanner {
+            source,
+            len,
+            pos: header_len,
+            opener,
+            max_chunk_size,
+            window: Vec::new(),
+            window_at: 0,
+        })
+    }
+
+    /// The 18 bytes at `pos`, if the input holds them.
+    fn header_at(&mut self, pos: u64) -> Result<Option<[u8; FRAME_HEADER_LEN]>> {
+        if pos + FRAME_HEADER_LEN as u64 > self.len {
+            return Ok(None);
+        }
+        let in_window = pos >= self.window_at
+            && pos + FRAME_HEADER_LEN as u64 <= self.window_at + self.window.len() as u64;
+        if !in_window {
+            let want = (self.len - pos).min(WINDOW_LEN as u64) as usize;
+            self.window.resize(want, 0);
+            self.source.seek(SeekFrom::Start(pos))?;
+            self.source.read_exact(&mut self.window)?;
+            self.window_at = pos;
+        }
+        let at = (pos - self.window_at) as usize;
+        let mut bytes = [0; FRAME_HEADER_LEN];
+        bytes.copy_from_slice(&self.window[at..at + FRAME_HEADER_LEN]);
+        Ok(Some(bytes))
+    }
+
+    /// A frame header at `pos` that could be chunk `expected` or a later one.
+    fn plausible(
+        &self,
+        bytes: &[u8; FRAME_HEADER_LEN],
+        pos: u64,
+        expected: u64,
+    ) -> Option<FrameHeader> {
+        let flags = bytes[1];
+        if flags & !(FLAG_FINAL | FLAG_COMPRESSED) != 0 {
+            return None;
+        }
+        let chunk = FrameHeader::stated_chunk(bytes);
+        // Every chunk takes at least a minimal frame, so no chunk number can
+        // be further ahead than the bytes left allow.
+        let ahead = (self.len - pos) / MIN_FRAME_LEN;
+        if chunk < expected || chunk - expected > ahead {
+            return None;
+        }
+        if check_value(&bytes[..14]) != bytes[14..18] {
+            return None;
+        }
+        FrameHeader::parse(bytes, chunk, self.max_chunk_size).ok()
+    }
+
+    /// The next frame at or after the current position.
+    fn next(&mut self, expected: u64) -> Result<Found> {
+        let from = self.pos;
+        let Some(bytes) = self.header_at(self.pos)? else {
+            return Ok(Found::End);
+        };
+        let Some(frame) = self.plausible(&bytes, self.pos, expected) else {
+            self.pos += 1;
+            return Ok(Found::Skipped { from });
+        };
+        let offset = self.pos;
+        let end = offset + FRAME_HEADER_LEN as u64 + u64::from(frame.stored_len);
+        if end > self.len {
+            // Cut off inside this frame, or a header found by chance: look further.
+            self.pos += 1;
+            return Ok(Found::Skipped { from });
+        }
+        let mut stored = vec![0; frame.stored_len as usize];
+        self.source
+            .seek(SeekFrom::Start(offset + FRAME_HEADER_LEN as u64))?;
+        self.source.read_exact(&mut stored)?;
+        match self.opener.open(SealedFrame::new(frame, stored)) {
+            Ok(opened) => {
+                let (frame, body, records) = opened.into_parts();
+                self.pos = end;
+                Ok(Found::Frame {
+                    chunk: frame.chunk,
+                    offset,
+                    frame,
+                    body,
+                    records,
+                })
+            }
+            Err(_) => {
+                // The header's check value held, so its length is trusted.
+                self.pos = end;
+                Ok(Found::Damaged {
+                    chunk: frame.chunk,
+                    offset,
+                })
+            }
+        }
+    }
+}
