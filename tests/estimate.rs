@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use keepsake::{ArchiveKey, Elements, Error, WriterOptions};
-use keepsake_sqlite::open_database;
 use keepsake_sqlite::sample::{SAMPLE_END_NS, SampleOptions, SampleShape, write_sample};
 use keepsake_sqlite::{
-    CreateOptions, SizeEstimate, archive_metadata, create_archive, estimate_archive,
+    CreateOptions, SizeEstimate, archive_metadata, create_archive, estimate_archive, open_database,
 };
 use serde_json::Value;
 

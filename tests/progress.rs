@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keepsake::{ArchiveKey, Error, Progress, ProgressEvent, WriterOptions};
-use keepsake_sqlite::CreateOptions;
 use keepsake_sqlite::sample::{SampleOptions, write_sample};
-use keepsake_sqlite::{import_archive_with, verify_archive_with};
+use keepsake_sqlite::{CreateOptions, import_archive_with, verify_archive_with};
 
 mod common;
 use common::database_digest;

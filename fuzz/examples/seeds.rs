@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use keepsake::body::records::{BatchBuilder, encode_record};
 use keepsake::format::{ChunkKind, FLAG_COMPRESSED, FRAME_HEADER_LEN, Header, HeaderLen};
-use keepsake::records::{BatchBuilder, encode_record};
 use keepsake::{
     ArchiveMetadata, ArchiveMode, ArchiveWriter, Consent, ConsentEntityType, ConsentState,
     Conversation, ConversationKind, DeliveryStatus, Elements, Message, MessageKind, Record,
@@ -306,16 +306,16 @@ fn main() {
 
     // Page mode: the test vectors' hand-built database as page batches, for
     // the page_batch target and as a sealed pages archive.
-    let pages = keepsake::vectors::pages::database_pages();
-    let page_size = keepsake::vectors::pages::PAGE_SIZE;
-    let database_pages = keepsake::vectors::pages::DATABASE_PAGES;
+    let pages = keepsake_vectors::pages::database_pages();
+    let page_size = keepsake_vectors::pages::PAGE_SIZE;
+    let database_pages = keepsake_vectors::pages::DATABASE_PAGES;
     let batch_of = |numbers: &[u32]| {
-        keepsake::pages::encode_batch(&keepsake::pages::PageBatch {
+        keepsake::body::pages::encode_batch(&keepsake::body::pages::PageBatch {
             page_size,
             database_pages,
             pages: numbers
                 .iter()
-                .map(|&number| keepsake::pages::Page {
+                .map(|&number| keepsake::body::pages::Page {
                     number,
                     data: pages[number as usize - 1].clone(),
                 })

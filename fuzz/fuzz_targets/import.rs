@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use keepsake::sqlite::{import_archive, open_database};
 use keepsake_fuzz::{is_archive, key, seal_description};
+use keepsake_sqlite::{import_archive, open_database};
 use libfuzzer_sys::fuzz_target;
 
 fn scratch() -> &'static PathBuf {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use keepsake::Error;
-use keepsake::pages::{batch_len, decode_batch, encode_batch};
+use keepsake::body::pages::{batch_len, decode_batch, encode_batch};
 use libfuzzer_sys::fuzz_target;
 
 const CHUNK: u64 = 3;

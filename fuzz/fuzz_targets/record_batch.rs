@@ -5,7 +5,7 @@
 //! Input: the limit (4 bytes, little-endian), then the batch body.
 #![no_main]
 
-use keepsake::records::{BatchBuilder, decode_batch, encode_record};
+use keepsake::body::records::{BatchBuilder, decode_batch, encode_record};
 use keepsake::{Error, Limit};
 use libfuzzer_sys::fuzz_target;
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
-use keepsake::records::encode_record;
+use keepsake::body::records::encode_record;
 use keepsake::{
     ArchiveMetadata, ArchiveMode, ArchiveReader, ArchiveWriter, Consent, ConsentEntityType,
     ConsentState, Conversation, ConversationKind, DeliveryStatus, Elements, Limits, Message,

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::io::Cursor;
 use std::sync::OnceLock;
 
-use keepsake::records::encode_record;
+use keepsake::body::records::encode_record;
 use keepsake::salvage::salvage;
 use keepsake::{
     ArchiveMetadata, ArchiveReader, ArchiveWriter, Consent, ConsentEntityType, ConsentState,

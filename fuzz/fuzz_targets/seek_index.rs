@@ -11,8 +11,8 @@
 
 use std::io::Cursor;
 
+use keepsake::body::index::SeekIndex;
 use keepsake::format::ChunkKind;
-use keepsake::index::SeekIndex;
 use keepsake::{ArchiveReader, Error, Limits, SeekableArchive};
 use keepsake_fuzz::identities;
 use libfuzzer_sys::fuzz_target;

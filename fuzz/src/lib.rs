@@ -14,7 +14,8 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use keepsake::compress::Decompressor;
+use keepsake::body::compress::Decompressor;
+use keepsake::body::records::decode_batch;
 use keepsake::crypto::{
     LABEL_HEADER_MAC, LABEL_PAYLOAD, LABEL_RAW_SLOT_CHECK, LABEL_RAW_SLOT_WRAP, nonce,
 };
@@ -22,7 +23,6 @@ use keepsake::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FrameHeader, Header, MAC_LEN, MAGIC, Prelude, SALT_LEN,
     SIGNATURE_BLOCK_LEN, SUITE_V1, SlotEntry, TAG_LEN, Trailer, slot_kind,
 };
-use keepsake::records::decode_batch;
 use keepsake::{
     ArchiveKey, ArchiveReader, Decoder, Event, Identity, Item, Limits, Record, read_summary,
 };
@@ -406,7 +406,7 @@ impl Sealer {
         if kind == ChunkKind::PAGES {
             // A page batch that decodes counts its entries; the rules across
             // batches are the decoder's to check.
-            self.pages += keepsake::pages::decode_batch(&plain, self.next_chunk)
+            self.pages += keepsake::body::pages::decode_batch(&plain, self.next_chunk)
                 .map_or(0, |batch| batch.pages.len() as u64);
         }
         self.frame(kind, frame_flags, &stored);

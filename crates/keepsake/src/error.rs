@@ -5,8 +5,7 @@
 //! [`Error::Truncated`]), or upgrade ([`Error::UnsupportedVersion`]). Messages
 //! never contain key material.
 
-use std::fmt;
-use std::io;
+use std::{fmt, io};
 
 /// The limits a reader or writer enforces; named in [`Error::LimitExceeded`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

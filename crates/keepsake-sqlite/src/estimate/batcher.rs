@@ -1,8 +1,7 @@
 //! Measuring compression as the writer does: records batched into chunks,
 //! compressed, and the stored lengths summed.
 
-use super::stats::Sizes;
-use super::stats::Stratum;
+use super::stats::{Sizes, Stratum};
 use keepsake::body::compress::Compressor;
 use keepsake::body::records::{BatchBuilder, Record, encode_into, varint_len};
 use keepsake::error::Result;

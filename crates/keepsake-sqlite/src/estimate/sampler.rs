@@ -6,23 +6,13 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
-use super::COUNTED;
-use super::PICKED;
-use super::RUN;
-use super::batcher::Batcher;
-use super::batcher::Mean;
-use super::batcher::Slice;
-use super::batcher::Tally;
-use super::batcher::Window;
-use super::encoded_size::MESSAGE_LENGTHS_SQL;
-use super::encoded_size::MessageLengths;
-use super::encoded_size::consent_size_sql;
-use super::encoded_size::conversation_size_sql;
-use super::encoded_size::message_size;
-use super::encoded_size::varint_sql;
-use super::stats::Placement;
-use super::stats::Stratum;
-use super::stats::plan;
+use super::batcher::{Batcher, Mean, Slice, Tally, Window};
+use super::encoded_size::{
+    MESSAGE_LENGTHS_SQL, MessageLengths, consent_size_sql, conversation_size_sql, message_size,
+    varint_sql,
+};
+use super::stats::{Placement, Stratum, plan};
+use super::{COUNTED, PICKED, RUN};
 use crate::DbResult;
 use crate::create::{CreateOptions, consent_query};
 use crate::rows::{consent_from_row, conversation_from_row, message_from_row};

@@ -2,10 +2,8 @@
 //! fall into, and how their sampled compression combines into one size with
 //! a band of likely error.
 
-use super::MAX_SAMPLE;
-use super::MIN_SAMPLE;
-use super::SizeEstimate;
 use super::batcher::stored_len;
+use super::{MAX_SAMPLE, MIN_SAMPLE, SizeEstimate};
 use keepsake::body::compress::Compressor;
 use keepsake::format::{FRAME_HEADER_LEN, TAG_LEN};
 

@@ -14,14 +14,14 @@ use super::encoded_size::{
 use super::stats::{MAX_DECAY, MAX_WINDOWS, MIN_WINDOWS, WINDOW};
 use super::*;
 use crate::REFERENCE_SCHEMA;
-use crate::rows::{InsertMode, RecordInserter};
-use crate::rows::{consent_from_row, conversation_from_row, message_from_row};
+use crate::rows::{
+    InsertMode, RecordInserter, consent_from_row, conversation_from_row, message_from_row,
+};
 use keepsake::body::records::strategy::records;
 use keepsake::body::records::{
     Consent, ConsentEntityType, ConsentState, Conversation, ConversationKind, DeliveryStatus,
-    Message, MessageKind, encode_record,
+    Message, MessageKind, Record, encode_into, encode_record,
 };
-use keepsake::body::records::{Record, encode_into};
 
 fn database(records: &[Record]) -> Connection {
     let conn = Connection::open_in_memory().unwrap();

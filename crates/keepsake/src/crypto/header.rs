@@ -14,10 +14,9 @@ use super::frame::PayloadCipher;
 use super::keys::{ArchiveKey, FileKey, KEY_LEN, derive_key};
 use super::raw_slot::{SlotTry, check_raw_slot, try_raw_slot};
 use super::slots::{
-    MAX_PASSPHRASE_SLOTS, check_x25519_slot, passphrase_params, seal_slot, try_passphrase_slot,
-    try_x25519_slot,
+    MAX_PASSPHRASE_SLOTS, Passphrase, Recipient, X25519Identity, check_x25519_slot,
+    passphrase_params, seal_slot, try_passphrase_slot, try_x25519_slot,
 };
-use super::slots::{Passphrase, Recipient, X25519Identity};
 use crate::error::{Error, Limit, Result};
 use crate::format::{Header, MAC_LEN, PRELUDE_LEN, Prelude, slot_kind};
 

@@ -25,8 +25,7 @@ pub use slots::{Argon2Params, Opener, Passphrase, Recipient, X25519Identity, X25
 mod tests {
     use super::*;
     use crate::error::Error;
-    use crate::format::{ChunkKind, FLAG_FINAL};
-    use crate::format::{FrameHeader, Header, TAG_LEN};
+    use crate::format::{ChunkKind, FLAG_FINAL, FrameHeader, Header, TAG_LEN};
     use proptest::prelude::*;
     use rand::SeedableRng;
 

@@ -16,8 +16,7 @@ use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::crypto::keytext;
-use crate::crypto::{ArchiveKey, FileKey, KEY_LEN};
+use crate::crypto::{ArchiveKey, FileKey, KEY_LEN, keytext};
 use crate::error::{Error, Limit, Result};
 use crate::format::{SlotEntry, TAG_LEN, slot_kind};
 

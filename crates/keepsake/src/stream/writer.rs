@@ -17,9 +17,9 @@ use crate::crypto::slots::Recipient;
 use crate::crypto::{HeaderKeys, PayloadCipher, seal_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
-    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, Header, TAG_LEN, Trailer,
+    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, Header, PRELUDE_LEN,
+    Prelude, TAG_LEN, Trailer,
 };
-use crate::format::{PRELUDE_LEN, Prelude};
 use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 use crate::stream::pipeline::{OrderedPool, SpareBuffers, default_threads, usable_threads};
 

@@ -1,0 +1,257 @@
+//! `keepsake inspect` and `keepsake verify`: what an archive says it holds,
+//! and whether all of it reads.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use keepsake::{ArchiveMode, ArchiveSummary, Identity, SignatureStatus};
+use keepsake_sqlite::VerifyReport;
+
+use super::exit::{Direction, Failure};
+use super::progress_bar::with_progress;
+use super::units::{TimeRange, bytes_human, duration_human, millis, rfc3339, time_human};
+use super::{Counts, Report, Selection, existing_file, library_failure, mode_name};
+
+#[derive(Serialize)]
+pub(crate) struct InspectJson<'a> {
+    pub(crate) ok: bool,
+    pub(crate) command: &'static str,
+    pub(crate) archive: Cow<'a, str>,
+    pub(crate) archive_bytes: u64,
+    pub(crate) format_version: u16,
+    pub(crate) key_slots: usize,
+    pub(crate) mode: &'static str,
+    pub(crate) created_at_ns: i64,
+    pub(crate) created_at: Option<String>,
+    pub(crate) creator: &'a str,
+    pub(crate) selection: Selection,
+    pub(crate) counts: Option<Counts>,
+    pub(crate) pages: Option<u64>,
+    pub(crate) time_range: Option<TimeRange>,
+    pub(crate) chunks: Option<u64>,
+    pub(crate) plaintext_bytes: Option<u64>,
+    /// The seek index's chunk number, when the trailer points to one.
+    pub(crate) seek_index_chunk: Option<u64>,
+    pub(crate) signature: &'static str,
+    pub(crate) signer: Option<String>,
+}
+
+/// The signature status in words, for people.
+pub(crate) fn signature_human(status: &SignatureStatus) -> String {
+    match status {
+        SignatureStatus::Unsigned => "unsigned".to_owned(),
+        SignatureStatus::Valid(signer) => format!("signed by {signer}, valid"),
+        SignatureStatus::Invalid(signer) => format!("signed by {signer}, INVALID"),
+        SignatureStatus::UnknownScheme(scheme) => {
+            format!("signed with unknown scheme {scheme} (not checked)")
+        }
+    }
+}
+
+/// Reads an archive's summary; shared with the demo.
+pub(crate) fn summarize(
+    archive: &Path,
+    identities: &[Identity],
+) -> Result<ArchiveSummary, Failure> {
+    existing_file(archive, "archive")?;
+    keepsake_sqlite::archive_metadata(archive, identities).map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot read {}", archive.display()),
+        )
+    })
+}
+
+/// `keepsake inspect`.
+pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Report, Failure> {
+    let identities = open_with.identities()?;
+    let summary = summarize(archive, &identities)?;
+    let metadata = &summary.metadata;
+    let selection = Selection::of(metadata);
+    let trailer = summary.trailer.as_ref();
+    let counts = trailer.map(Counts::from);
+    let time_range = trailer.and_then(|trailer| trailer.time_range);
+    let mut human = format!(
+        "archive   {}: {}, format version {}, {} key slot{}\n\
+         created   {} by {}\n\
+         selected  {}\n",
+        archive.display(),
+        bytes_human(summary.archive_bytes),
+        summary.format_version,
+        summary.key_slots,
+        if summary.key_slots == 1 { "" } else { "s" },
+        time_human(metadata.created_at_ns),
+        metadata.creator,
+        match metadata.mode {
+            ArchiveMode::Pages => "the whole database, as SQLite pages".to_owned(),
+            ArchiveMode::Records => selection.human(),
+        },
+    );
+    if let Some(trailer) = trailer
+        && metadata.mode == ArchiveMode::Pages
+    {
+        human.push_str(&format!(
+            "pages     {} SQLite pages of a whole-database snapshot (rebuild with `keepsake restore`)\nchunks    {} ({} before compression)\n",
+            trailer.pages,
+            trailer.chunk_count + 1,
+            bytes_human(trailer.plaintext_bytes),
+        ));
+    } else if let Some(trailer) = trailer {
+        human.push_str(&format!(
+            "records   {}\nmessages  {}\nchunks    {} ({} before compression)\n",
+            Counts::from(trailer).human(),
+            TimeRange::human(trailer.time_range),
+            trailer.chunk_count + 1,
+            bytes_human(trailer.plaintext_bytes),
+        ));
+        human.push_str(&if trailer.index_chunk == 0 {
+            "index     none (a partial import reads the whole archive)\n".to_owned()
+        } else {
+            format!(
+                "index     seek index in chunk {} at byte {}\n",
+                trailer.index_chunk, trailer.index_offset
+            )
+        });
+    }
+    human.push_str(&format!(
+        "signature {}\n",
+        signature_human(&summary.signature)
+    ));
+    human.push_str(
+        "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
+    );
+    Report::new(
+        human,
+        &InspectJson {
+            ok: true,
+            command: "inspect",
+            archive: archive.to_string_lossy(),
+            archive_bytes: summary.archive_bytes,
+            format_version: summary.format_version,
+            key_slots: summary.key_slots,
+            mode: mode_name(metadata.mode),
+            created_at_ns: metadata.created_at_ns,
+            created_at: rfc3339(metadata.created_at_ns),
+            creator: &metadata.creator,
+            selection,
+            counts,
+            pages: trailer.map(|trailer| trailer.pages),
+            time_range: TimeRange::new(time_range),
+            chunks: trailer.map(|trailer| trailer.chunk_count + 1),
+            seek_index_chunk: trailer
+                .map(|trailer| trailer.index_chunk)
+                .filter(|&chunk| chunk != 0),
+            plaintext_bytes: trailer.map(|trailer| trailer.plaintext_bytes),
+            signature: summary.signature.word(),
+            signer: summary.signature.signer().map(|signer| signer.to_string()),
+        },
+    )
+}
+
+#[derive(Serialize)]
+pub(crate) struct VerifyJson<'a> {
+    pub(crate) ok: bool,
+    pub(crate) command: &'static str,
+    pub(crate) archive: Cow<'a, str>,
+    pub(crate) archive_bytes: u64,
+    pub(crate) chunks: u64,
+    pub(crate) plaintext_bytes: u64,
+    pub(crate) mode: &'static str,
+    pub(crate) created_at_ns: i64,
+    pub(crate) created_at: Option<String>,
+    pub(crate) creator: &'a str,
+    pub(crate) selection: Selection,
+    pub(crate) counts: Counts,
+    pub(crate) pages: u64,
+    pub(crate) time_range: Option<TimeRange>,
+    pub(crate) signature: &'static str,
+    pub(crate) signer: Option<String>,
+    pub(crate) elapsed_ms: u64,
+}
+
+/// Decodes a whole archive; shared with the demo.
+pub(crate) fn verify_archive(
+    archive: &Path,
+    identities: &[Identity],
+    show: bool,
+) -> Result<VerifyReport, Failure> {
+    existing_file(archive, "archive")?;
+    with_progress(show, "verifying the archive", |progress| {
+        keepsake_sqlite::verify_archive_with(archive, identities, progress)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot verify {}", archive.display()),
+        )
+    })
+}
+
+/// `keepsake verify`.
+pub fn verify(
+    archive: &Path,
+    open_with: &super::keys::OpenWith,
+    trusted_signer: Option<&str>,
+    json: bool,
+) -> Result<Report, Failure> {
+    let trusted = trusted_signer.map(super::keys::parse_signer).transpose()?;
+    let identities = open_with.identities()?;
+    let started = Instant::now();
+    let report = verify_archive(archive, &identities, !json)?;
+    let elapsed = started.elapsed();
+    if let Some(trusted) = &trusted {
+        keepsake::crypto::signature::require_signer(&report.signature, trusted).map_err(
+            |error| {
+                library_failure(error, Direction::Reading, String::new()).context(archive.display())
+            },
+        )?;
+    }
+    let counts = Counts::from(&report.trailer);
+    let mut human = format!(
+        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n",
+        archive.display(),
+        report.chunks,
+        bytes_human(report.bytes),
+        duration_human(elapsed),
+        signature_human(&report.signature),
+    );
+    if report.metadata.mode == ArchiveMode::Pages {
+        human.push_str(&format!(
+            "  pages     {} SQLite pages of a whole-database snapshot\n",
+            report.trailer.pages
+        ));
+    } else {
+        human.push_str(&format!(
+            "  records   {}\n  messages  {}\n",
+            counts.human(),
+            TimeRange::human(report.trailer.time_range),
+        ));
+    }
+    Report::new(
+        human,
+        &VerifyJson {
+            ok: true,
+            command: "verify",
+            archive: archive.to_string_lossy(),
+            archive_bytes: report.bytes,
+            chunks: report.chunks,
+            plaintext_bytes: report.trailer.plaintext_bytes,
+            mode: mode_name(report.metadata.mode),
+            created_at_ns: report.metadata.created_at_ns,
+            created_at: rfc3339(report.metadata.created_at_ns),
+            creator: &report.metadata.creator,
+            selection: Selection::of(&report.metadata),
+            counts,
+            pages: report.trailer.pages,
+            time_range: TimeRange::new(report.trailer.time_range),
+            signature: report.signature.word(),
+            signer: report.signature.signer().map(|signer| signer.to_string()),
+            elapsed_ms: millis(elapsed),
+        },
+    )
+}
