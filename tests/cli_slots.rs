@@ -156,10 +156,22 @@ fn every_opener_reads_an_archive_made_for_all_of_them() {
     ] {
         let mut args = vec!["inspect", "{a.keepsake}", "--json"];
         args.extend(opener);
-        let inspected = dir.run(&args).expect(0).json();
+        let run = dir.run(&args).expect(0);
+        let inspected = run.json();
         assert_eq!(inspected["key_slots"], 4);
         assert_eq!(inspected["signature"], "valid");
+        assert_eq!(inspected["signature_scheme"], 2);
         assert_eq!(inspected["signer"], signer.as_str());
+        // Anyone who knows a recipient string can write what an identity
+        // opens: without a required signer, the writer is not authenticated.
+        let by_identity = opener[0] == "--identity";
+        assert_eq!(inspected["sender_authenticated"], !by_identity);
+        assert_eq!(
+            run.stderr.contains("nothing shows who wrote it"),
+            by_identity,
+            "{}",
+            run.stderr
+        );
     }
     let verified = dir
         .run(&[
@@ -174,6 +186,23 @@ fn every_opener_reads_an_archive_made_for_all_of_them() {
         .expect(0)
         .json();
     assert_eq!(verified["signature"], "valid");
+    assert_eq!(verified["opened_with"], "x25519");
+    assert_eq!(verified["sender_authenticated"], true);
+    let unchecked = dir
+        .run(&[
+            "verify",
+            "{a.keepsake}",
+            "--identity",
+            "{bob.identity}",
+            "--json",
+        ])
+        .expect(0);
+    assert_eq!(unchecked.json()["sender_authenticated"], false);
+    assert!(
+        unchecked.stderr.contains("warning:"),
+        "{}",
+        unchecked.stderr
+    );
     dir.run(&[
         "import",
         "{a.keepsake}",

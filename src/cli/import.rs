@@ -22,6 +22,10 @@ pub(crate) struct ImportJson<'a> {
     pub(crate) database: Cow<'a, str>,
     pub(crate) inserted: Counts,
     pub(crate) skipped: Counts,
+    pub(crate) signature: &'static str,
+    pub(crate) signer: Option<String>,
+    /// Whether the writer is known (spec §11.3).
+    pub(crate) sender_authenticated: bool,
     pub(crate) elapsed_ms: u64,
 }
 
@@ -166,6 +170,18 @@ pub(crate) fn import_all(
     if inserted.total() == 0 && skipped.total() > 0 {
         human.push_str("(everything was already in the database)\n");
     }
+    let sender_authenticated = report
+        .opened_with
+        .is_none_or(|opened_with| super::keys::check_sender(opened_with, &report.signature, None));
+    human.push_str(&format!(
+        "signature {}{}\n",
+        report.signature.describe(),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        }
+    ));
     Report::new(
         human,
         &ImportJson {
@@ -175,6 +191,9 @@ pub(crate) fn import_all(
             database: db.to_string_lossy(),
             inserted,
             skipped,
+            signature: report.signature.word(),
+            signer: report.signature.signer().map(|signer| signer.to_string()),
+            sender_authenticated,
             elapsed_ms: millis(elapsed),
         },
     )

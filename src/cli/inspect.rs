@@ -36,19 +36,18 @@ pub(crate) struct InspectJson<'a> {
     /// The seek index's chunk number, when the trailer points to one.
     pub(crate) seek_index_chunk: Option<u64>,
     pub(crate) signature: &'static str,
+    pub(crate) signature_scheme: u8,
     pub(crate) signer: Option<String>,
+    /// The kind of key slot that opened the archive.
+    pub(crate) opened_with: &'static str,
+    /// Whether the writer is known: false for an archive opened with an
+    /// X25519 identity unless a trusted signer was required and matched.
+    pub(crate) sender_authenticated: bool,
 }
 
 /// The signature status in words, for people.
 pub(crate) fn signature_human(status: &SignatureStatus) -> String {
-    match status {
-        SignatureStatus::Unsigned => "unsigned".to_owned(),
-        SignatureStatus::Valid(signer) => format!("signed by {signer}, valid"),
-        SignatureStatus::Invalid(signer) => format!("signed by {signer}, INVALID"),
-        SignatureStatus::UnknownScheme(scheme) => {
-            format!("signed with unknown scheme {scheme} (not checked)")
-        }
-    }
+    status.describe()
 }
 
 /// Reads an archive's summary; shared with the demo.
@@ -117,9 +116,17 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
             )
         });
     }
+    let opened_with = summary.opened.opened_with();
+    let sender_authenticated = super::keys::check_sender(opened_with, &summary.signature, None);
     human.push_str(&format!(
-        "signature {}\n",
-        signature_human(&summary.signature)
+        "signature {}\nopened    with a {} slot{}\n",
+        signature_human(&summary.signature),
+        opened_with.word(),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        },
     ));
     human.push_str(
         "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
@@ -147,7 +154,10 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
                 .filter(|&chunk| chunk != 0),
             plaintext_bytes: trailer.map(|trailer| trailer.plaintext_bytes),
             signature: summary.signature.word(),
+            signature_scheme: summary.signature.scheme(),
             signer: summary.signature.signer().map(|signer| signer.to_string()),
+            opened_with: opened_with.word(),
+            sender_authenticated,
         },
     )
 }
@@ -169,7 +179,10 @@ pub(crate) struct VerifyJson<'a> {
     pub(crate) pages: u64,
     pub(crate) time_range: Option<TimeRange>,
     pub(crate) signature: &'static str,
+    pub(crate) signature_scheme: u8,
     pub(crate) signer: Option<String>,
+    pub(crate) opened_with: &'static str,
+    pub(crate) sender_authenticated: bool,
     pub(crate) elapsed_ms: u64,
 }
 
@@ -212,13 +225,21 @@ pub fn verify(
         )?;
     }
     let counts = Counts::from(&report.trailer);
+    let sender_authenticated =
+        super::keys::check_sender(report.opened_with, &report.signature, trusted.as_ref());
     let mut human = format!(
-        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n",
+        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n  opened    with a {} slot{}\n",
         archive.display(),
         report.chunks,
         bytes_human(report.bytes),
         duration_human(elapsed),
         signature_human(&report.signature),
+        report.opened_with.word(),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        },
     );
     if report.metadata.mode == ArchiveMode::Pages {
         human.push_str(&format!(
@@ -250,7 +271,10 @@ pub fn verify(
             pages: report.trailer.pages,
             time_range: TimeRange::new(report.trailer.time_range),
             signature: report.signature.word(),
+            signature_scheme: report.signature.scheme(),
             signer: report.signature.signer().map(|signer| signer.to_string()),
+            opened_with: report.opened_with.word(),
+            sender_authenticated,
             elapsed_ms: millis(elapsed),
         },
     )

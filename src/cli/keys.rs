@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use zeroize::Zeroizing;
 
+use keepsake::crypto::OpenedWith;
+use keepsake::crypto::signature::sender_authenticated;
 use keepsake::{
-    Argon2Params, Identity, Passphrase, Recipient, Signer, SigningKey, X25519Identity,
-    X25519Recipient,
+    Argon2Params, Identity, Passphrase, Recipient, SignatureStatus, Signer, SigningKey,
+    X25519Identity, X25519Recipient,
 };
 
 use super::exit::{Direction, FAILURE, Failure};
@@ -200,4 +202,24 @@ fn exists(path: &Path) -> Failure {
         ),
     )
     .hint("choose another --out, or delete the old key once no archive needs it")
+}
+
+/// Whether the archive's writer is known (spec §11.3), warning on stderr
+/// when it is not: anyone who knows the recipient string can write an
+/// archive that an X25519 identity opens. `trusted` is the signer the command
+/// required and checked, if any.
+pub(crate) fn check_sender(
+    opened_with: OpenedWith,
+    signature: &SignatureStatus,
+    trusted: Option<&Signer>,
+) -> bool {
+    let authenticated = sender_authenticated(opened_with, signature, trusted);
+    if !authenticated {
+        eprintln!(
+            "warning: this archive opened with an X25519 identity, whose recipient string anyone may know: \
+             nothing shows who wrote it (signature: {}). Require a signer you trust with --trusted-signer.",
+            signature.describe()
+        );
+    }
+    authenticated
 }

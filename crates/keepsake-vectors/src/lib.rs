@@ -31,6 +31,7 @@ mod header;
 mod manifest;
 pub mod pages;
 mod raw_slots;
+mod signatures;
 mod slots;
 mod trailer;
 mod zstd_frames;
@@ -351,6 +352,7 @@ pub fn all() -> Vec<Vector> {
     end_vectors(&base, &mut out);
     pages::page_vectors(&mut out);
     slots::vectors(&mut out);
+    signatures::vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();

@@ -291,6 +291,7 @@ pub(crate) struct EntryJson {
 #[derive(Serialize)]
 pub(crate) struct SignatureJson {
     pub(crate) status: &'static str,
+    pub(crate) scheme: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) signer: Option<String>,
 }
@@ -367,6 +368,7 @@ pub(crate) fn entry(vector: &Vector) -> EntryJson {
         },
         signature: vector.signature.map(|status| SignatureJson {
             status: status.word(),
+            scheme: status.scheme(),
             signer: status.signer().map(|signer| signer.to_string()),
         }),
     };

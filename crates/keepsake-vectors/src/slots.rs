@@ -1,14 +1,12 @@
-//! Vectors for passphrase and X25519 slots and Ed25519 signatures (spec
-//! §4.5, §6.6.3). Each archive is opened by the one identity its manifest
-//! entry names (`key`, `passphrase` or `identity`); signature vectors state
-//! the status a reader must report.
+//! Vectors for passphrase and X25519 slots, and for the order in which a
+//! reader reports on slots (spec §4.1, §4.5). Each archive is opened by the
+//! one identity its manifest entry names (`key`, `passphrase` or `identity`).
 
 use super::{
     Build, Built, KEY, Outcome, SMALL_CHUNK, VectorOpener, base_batches, encoded_metadata,
     random_bytes, small,
 };
 use crate::Vector;
-use keepsake::crypto::signature::{SignatureStatus, SigningKey};
 use keepsake::crypto::slots::{Argon2Params, Passphrase, Recipient, X25519Identity};
 use keepsake::error::Limit;
 use keepsake::format::{ChunkKind, SlotEntry, slot_kind};
@@ -23,10 +21,6 @@ pub const ALICE: [u8; 32] = [0x41; 32];
 pub const BOB: [u8; 32] = [0x42; 32];
 /// An identity no vector is written for.
 pub const CAROL: [u8; 32] = [0x43; 32];
-/// The seed of the signing key of the signed vectors.
-pub const SIGNER: [u8; 32] = [0x53; 32];
-/// The seed of another signing key.
-pub const OTHER_SIGNER: [u8; 32] = [0x54; 32];
 
 fn passphrase(text: &str) -> Passphrase {
     Passphrase::new(text).expect("not empty")
@@ -174,35 +168,5 @@ pub(super) fn vectors(out: &mut Vec<Vector>) {
         .finish()
         .success("a slot of unassigned kind 0x0010 before an X25519 slot: skipped, and the X25519 slot opens")
         .with_opener(VectorOpener::X25519(ALICE)),
-    );
-
-    let signing = SigningKey::from_bytes(SIGNER);
-    let other = SigningKey::from_bytes(OTHER_SIGNER);
-    let signed = |name: &str, key: &SigningKey, flip: bool| {
-        let build = super::Build::new(name, &[KEY], &small());
-        let mut build = build;
-        build.batch(&base_batches()[0]);
-        let prelude = *build.writer.prelude();
-        build.finish_with(|trailer| {
-            key.sign(&prelude, trailer);
-            if flip {
-                trailer.signature[40] ^= 0x01;
-            }
-        })
-    };
-    out.push(
-        signed("signed-ed25519", &signing, false)
-            .success("an archive signed with Ed25519 (scheme 1): the signature is valid")
-            .with_signature(SignatureStatus::Valid(signing.signer())),
-    );
-    out.push(
-        signed("signed-ed25519-bad-signature", &signing, true)
-            .success("an Ed25519 signature block with one bit of R flipped: the archive reads, and its signature is reported invalid")
-            .with_signature(SignatureStatus::Invalid(signing.signer())),
-    );
-    out.push(
-        signed("signed-ed25519-by-another-key", &other, false)
-            .success("an archive validly signed by another Ed25519 key: valid, by that key; a verifier trusting only the key of signed-ed25519 refuses it")
-            .with_signature(SignatureStatus::Valid(other.signer())),
     );
 }

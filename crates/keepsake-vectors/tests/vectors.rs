@@ -14,8 +14,7 @@ use keepsake::format::{ChunkKind, Trailer};
 use keepsake::stream::decoder::HeaderInfo;
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveReader, Decoder, Error, Event, Identity, Item,
-    Limit, Limits, Passphrase, Record, SeekableArchive, SignatureStatus, X25519Identity,
-    read_summary,
+    Limit, Limits, Passphrase, Record, SeekableArchive, X25519Identity, read_summary,
 };
 use keepsake_vectors::{self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector};
 use serde_json::Value;
@@ -509,8 +508,13 @@ fn the_committed_manifest_describes_the_committed_files() {
         if let Some((header, _, trailer)) = &facts
             && let Some(expected) = entry.get("signature")
         {
-            let status = SignatureStatus::of(&header.prelude.to_bytes(), trailer);
+            let status = header.signature_status(trailer);
             assert_eq!(expected["status"], status.word(), "{name}: signature");
+            assert_eq!(
+                expected["scheme"],
+                status.scheme(),
+                "{name}: signature scheme"
+            );
             assert_eq!(
                 expected.get("signer").and_then(Value::as_str),
                 status.signer().map(|signer| signer.to_string()).as_deref(),

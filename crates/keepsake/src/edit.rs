@@ -87,7 +87,7 @@ fn read_header(source: &mut impl Read) -> Result<(Header, Vec<u8>)> {
 /// MAC; `source` is left just after the header.
 fn open(source: &mut impl Read, identities: &[Identity]) -> Result<(Header, FileKey)> {
     let (header, _) = read_header(source)?;
-    let file_key = open_file_key(&header, identities)?;
+    let file_key = open_file_key(&header, identities)?.file_key;
     HeaderKeys::derive(&file_key, &header.prelude).check_mac(&header)?;
     Ok((header, file_key))
 }

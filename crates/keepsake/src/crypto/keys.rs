@@ -113,6 +113,7 @@ impl fmt::Debug for ArchiveKey {
 }
 
 /// The random per-archive key that the key slots wrap (spec §4).
+#[derive(Clone)]
 pub(crate) struct FileKey(pub(crate) Zeroizing<[u8; KEY_LEN]>);
 
 impl FileKey {

@@ -13,7 +13,8 @@ use crate::body::pages::{PageBatch, PageSequence};
 use crate::body::records::{
     ArchiveMetadata, ArchiveMode, Record, RecordView, check_batch, decode_batch, decode_exact,
 };
-use crate::crypto::{Identity, PayloadCipher, open_header};
+use crate::crypto::signature::SignatureStatus;
+use crate::crypto::{Identity, OpenedKey, PayloadCipher, open_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FINAL_FRAME_LEN, FORMAT_VERSION, FRAME_HEADER_LEN, FrameHeader, Header, HeaderLen,
@@ -74,6 +75,17 @@ pub struct HeaderInfo {
     pub header_len: usize,
     /// The prelude: suite, declared limits, salt.
     pub prelude: Prelude,
+    /// The file key the header gave up and the kind of slot that did:
+    /// offered back as an identity, it opens this archive again with no
+    /// slot work.
+    pub opened: OpenedKey,
+}
+
+impl HeaderInfo {
+    /// What the signature block of this archive's `trailer` says (spec §6.6.3).
+    pub fn signature_status(&self, trailer: &Trailer) -> SignatureStatus {
+        SignatureStatus::of(&self.opened.signature_context(), trailer)
+    }
 }
 
 #[derive(Debug)]
@@ -553,7 +565,7 @@ impl Decoder {
     /// Parses the header and opens it (spec §7.1 steps 5.4 to 7).
     fn open_header(&mut self) -> Result<HeaderInfo> {
         let header = Header::parse(&self.buffer)?;
-        let keys = open_header(&header, &self.identities)?;
+        let (opened, keys) = open_header(&header, &self.identities)?;
         self.opened = Some(Opened {
             opener: FrameOpener {
                 cipher: keys.payload,
@@ -570,6 +582,7 @@ impl Decoder {
             key_slots: header.slots.len(),
             header_len: self.buffer.len(),
             prelude: header.prelude,
+            opened,
         })
     }
 

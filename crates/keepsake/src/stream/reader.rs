@@ -352,6 +352,10 @@ pub struct ArchiveSummary {
     pub archive_bytes: u64,
     /// What the trailer's signature block says (spec §6.6.3).
     pub signature: SignatureStatus,
+    /// The file key the header gave up and the kind of slot that did: pass
+    /// it on as an [`Identity::Opened`] to read the archive again without
+    /// repeating the slot work.
+    pub opened: crate::crypto::OpenedKey,
 }
 
 /// Reads the header, the metadata chunk and the trailer of a seekable
@@ -365,9 +369,10 @@ pub fn read_summary<R: Read + Seek>(
     limits: Limits,
 ) -> Result<ArchiveSummary> {
     let opened = open_seekable(&mut source, identities, limits)?;
-    let signature = SignatureStatus::of(&opened.header.prelude.to_bytes(), &opened.trailer);
+    let signature = opened.header.signature_status(&opened.trailer);
     Ok(ArchiveSummary {
         signature,
+        opened: opened.header.opened.clone(),
         format_version: opened.header.format_version,
         key_slots: opened.header.key_slots,
         metadata: opened.metadata,
