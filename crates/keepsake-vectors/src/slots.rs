@@ -169,4 +169,175 @@ pub(super) fn vectors(out: &mut Vec<Vector>) {
         .success("a slot of unassigned kind 0x0010 before an X25519 slot: skipped, and the X25519 slot opens")
         .with_opener(VectorOpener::X25519(ALICE)),
     );
+
+    order_vectors(out);
+}
+
+/// Which slot outcome a reader reports when several could apply (spec
+/// §4.5.3, §7.1 steps 5.5 to 6): passphrase slots count only when a
+/// passphrase is offered; the first skipped slot in slot order, and within a
+/// slot the first parameter out of bounds, names the limit; a slot of an
+/// implemented kind with the wrong length is a damaged header, whatever the
+/// identities and the other slots.
+fn order_vectors(out: &mut Vec<Vector>) {
+    let five_passphrase_slots =
+        |header: &mut keepsake::format::Header, rng: &mut rand_chacha::ChaCha20Rng| {
+            for _ in 0..5 {
+                header
+                    .slots
+                    .push(hostile_passphrase_slot(rng, Argon2Params::MINIMUM));
+            }
+        };
+    let five = sealed(
+        "passphrase-slots-five",
+        &[Recipient::raw_key(super::key(KEY))],
+        five_passphrase_slots,
+    )
+    .finish();
+    out.push(
+        renamed(&five, "passphrase-slots-five-given-wrong-raw-key")
+            .fails_at(
+                0,
+                "a raw-key slot and five passphrase slots within the Argon2 bounds, given a raw key that opens nothing and no passphrase: passphrase slots are not candidates, so the outcome is a wrong key",
+                Outcome::WrongKey,
+            )
+            .with_key(super::OTHER_KEY),
+    );
+    out.push(
+        renamed(&five, "passphrase-slots-five-given-wrong-passphrase")
+            .fails_at(
+                0,
+                "a raw-key slot and five passphrase slots within the Argon2 bounds, given a passphrase that opens none of the four computed: the fifth is never computed",
+                Outcome::LimitExceeded {
+                    limit: Limit::PassphraseSlots,
+                },
+            )
+            .with_opener(VectorOpener::Passphrase(WRONG_PASSPHRASE.to_owned())),
+    );
+    out.push(
+        renamed(&five, "passphrase-slots-five-opened-by-raw-key")
+            .success("a raw-key slot and five passphrase slots within the Argon2 bounds, opened by the raw key: no passphrase slot is computed")
+    );
+    out.push(
+        sealed(
+            "passphrase-slot-over-limit-given-wrong-identity",
+            &[recipient(ALICE)],
+            |header, rng| {
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        m_cost: 262_145,
+                        ..Argon2Params::DEFAULT
+                    },
+                ));
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "an X25519 slot and a passphrase slot whose m_cost is over the reader maximum, given an X25519 identity it has no slot for: the passphrase slot is not a candidate, so the outcome is a wrong key",
+            Outcome::WrongKey,
+        )
+        .with_opener(VectorOpener::X25519(CAROL)),
+    );
+    out.push(
+        sealed(
+            "passphrase-slots-several-out-of-bounds",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        p_cost: 5,
+                        ..Argon2Params::DEFAULT
+                    },
+                ));
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        m_cost: 262_145,
+                        t_cost: 1,
+                        p_cost: 1,
+                    },
+                ));
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a raw-key slot, a passphrase slot with p_cost 5, then one with m_cost 262145 and t_cost 1, given a passphrase: the first skipped slot in slot order names the limit, argon2 lanes",
+            Outcome::LimitExceeded {
+                limit: Limit::Argon2Lanes,
+            },
+        )
+        .with_opener(VectorOpener::Passphrase(PASSPHRASE.to_owned())),
+    );
+    out.push(
+        sealed(
+            "passphrase-slot-several-parameters-out-of-bounds",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        m_cost: 262_145,
+                        t_cost: 11,
+                        p_cost: 0,
+                    },
+                ));
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a raw-key slot and a passphrase slot with m_cost, t_cost and p_cost all out of bounds, given a passphrase: within a slot the parameters are checked in the order m, t, p, so the limit is argon2 memory",
+            Outcome::LimitExceeded {
+                limit: Limit::Argon2Memory,
+            },
+        )
+        .with_opener(VectorOpener::Passphrase(PASSPHRASE.to_owned())),
+    );
+    out.push(
+        sealed(
+            "x25519-slot-79-bytes-beside-unknown-kind",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                header.slots = vec![
+                    SlotEntry {
+                        kind: 0x0010,
+                        name: String::new(),
+                        body: random_bytes(rng, 40),
+                    },
+                    SlotEntry {
+                        kind: slot_kind::X25519,
+                        name: String::new(),
+                        body: random_bytes(rng, 79),
+                    },
+                ];
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a slot of unassigned kind and an X25519 slot of 79 bytes instead of 80: the length of an implemented kind is checked before anything else about the slots, so the header is damaged, not without a supported slot",
+            Outcome::HeaderFailure(super::HeaderError::HeaderCorrupt),
+        ),
+    );
+    out.push(
+        sealed(
+            "passphrase-slot-75-bytes-given-raw-key",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                let mut slot = hostile_passphrase_slot(rng, Argon2Params::MINIMUM);
+                slot.body.pop();
+                header.slots.push(slot);
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a raw-key slot that the key opens and a passphrase slot of 75 bytes instead of 76: slot lengths are checked before any slot is tried, whatever the identities offered",
+            Outcome::HeaderFailure(super::HeaderError::HeaderCorrupt),
+        ),
+    );
 }

@@ -88,6 +88,49 @@ mod tests {
     }
 
     #[test]
+    fn passphrase_slots_cost_nothing_unless_a_passphrase_is_offered() {
+        let key = ArchiveKey::from_bytes([1; 32]);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let passphrase = Passphrase::new("hunter2").unwrap();
+        let mut recipients = vec![Recipient::raw_key(key.clone())];
+        recipients.extend(
+            (0..5).map(|_| Recipient::passphrase(passphrase.clone(), Argon2Params::MINIMUM)),
+        );
+        let (header, _) = seal_header((4096, 4000), &recipients, &mut rng).unwrap();
+        let runs = slots::argon2_runs_on_this_thread;
+        let before = runs();
+        let stranger = ArchiveKey::from_bytes([2; 32]);
+        assert!(matches!(
+            open_header(&header, &[stranger.into()]),
+            Err(Error::WrongKey)
+        ));
+        assert!(open_header(&header, &[key.into()]).is_ok());
+        assert_eq!(runs(), before, "no passphrase offered, no Argon2 run");
+        let wrong = Passphrase::new("hunter3").unwrap();
+        assert!(matches!(
+            open_header(&header, &[wrong.into()]),
+            Err(Error::LimitExceeded {
+                what: crate::error::Limit::PassphraseSlots,
+                value: 5,
+                limit: 4
+            })
+        ));
+        assert_eq!(runs(), before + 4, "four slots computed, the fifth skipped");
+        // The key recovered once opens the header again with no slot work.
+        let (opened, _) = open_header(&header, &[passphrase.into()]).unwrap();
+        assert_eq!(opened.opened_with(), OpenedWith::Passphrase);
+        let before = runs();
+        let (again, _) = open_header(&header, &[opened.clone().into()]).unwrap();
+        assert_eq!((runs(), &again), (before, &opened));
+        // It opens no other header.
+        let (other, _) = sealed(&[(&ArchiveKey::from_bytes([1; 32]), "")], 12);
+        assert!(matches!(
+            open_header(&other, &[again.into()]),
+            Err(Error::WrongKey)
+        ));
+    }
+
+    #[test]
     fn a_damaged_wrapped_key_is_not_reported_as_a_wrong_key() {
         let key = ArchiveKey::from_bytes([1; 32]);
         let (mut header, _) = sealed(&[(&key, "")], 8);
