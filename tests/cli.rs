@@ -699,9 +699,35 @@ fn import_part_of_an_archive_and_salvage_a_damaged_one() {
         .json();
     assert_eq!(cut["complete"], false);
     assert!(cut["truncated_at"].as_u64().is_some());
-    fixture
+    let verified = fixture
         .run(&["verify", "{dir}/saved.ksk", "--key-file", "{key}"])
         .expect(0);
+    assert!(
+        verified
+            .stdout
+            .contains("salvaged  from a damaged archive created"),
+        "{}",
+        verified.stdout
+    );
+    // Inspect and verify say where a salvaged archive came from.
+    let salvaged = fixture
+        .run(&[
+            "inspect",
+            "{dir}/saved.ksk",
+            "--key-file",
+            "{key}",
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    assert!(salvaged["creator"].as_str().unwrap().ends_with(" salvage"));
+    let from = &salvaged["salvaged_from"];
+    assert_eq!(from["readable"], true);
+    assert_eq!(from["complete"], false);
+    assert_eq!(from["truncated_at"], cut["truncated_at"]);
+    assert_eq!(from["original_creator"], inspect["creator"]);
+    assert_eq!(from["original_created_at_ns"], inspect["created_at_ns"]);
+    assert!(inspect["salvaged_from"].is_null());
     // The output is never overwritten.
     fixture
         .run(&[

@@ -43,6 +43,8 @@ pub(crate) struct InspectJson<'a> {
     /// Whether the writer is known: false for an archive opened with an
     /// X25519 identity unless a trusted signer was required and matched.
     pub(crate) sender_authenticated: bool,
+    /// What the salvage record says, for an archive written by salvage.
+    pub(crate) salvaged_from: Option<super::salvage::SalvagedFromJson>,
 }
 
 /// The signature status in words, for people.
@@ -128,6 +130,9 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
             "; the writer is not authenticated"
         },
     ));
+    let (salvage_human, salvaged_from) =
+        super::salvage::salvaged_from(summary.salvage.as_ref().map(Option::as_ref));
+    human.push_str(&salvage_human);
     human.push_str(
         "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
     );
@@ -158,6 +163,7 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
             signer: summary.signature.signer().map(|signer| signer.to_string()),
             opened_with: opened_with.word(),
             sender_authenticated,
+            salvaged_from,
         },
     )
 }
@@ -183,6 +189,7 @@ pub(crate) struct VerifyJson<'a> {
     pub(crate) signer: Option<String>,
     pub(crate) opened_with: &'static str,
     pub(crate) sender_authenticated: bool,
+    pub(crate) salvaged_from: Option<super::salvage::SalvagedFromJson>,
     pub(crate) elapsed_ms: u64,
 }
 
@@ -241,6 +248,11 @@ pub fn verify(
             "; the writer is not authenticated"
         },
     );
+    let (salvage_human, salvaged_from) =
+        super::salvage::salvaged_from(report.salvage.as_ref().map(Option::as_ref));
+    for line in salvage_human.lines() {
+        human.push_str(&format!("  {line}\n"));
+    }
     if report.metadata.mode == ArchiveMode::Pages {
         human.push_str(&format!(
             "  pages     {} SQLite pages of a whole-database snapshot\n",
@@ -275,6 +287,7 @@ pub fn verify(
             signer: report.signature.signer().map(|signer| signer.to_string()),
             opened_with: report.opened_with.word(),
             sender_authenticated,
+            salvaged_from,
             elapsed_ms: millis(elapsed),
         },
     )

@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::TransactionBehavior;
 
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Record};
+use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::crypto::signature::SignatureStatus;
 use keepsake::crypto::{Identity, OpenedWith};
 use keepsake::error::{Error, Limit, Result};
@@ -48,6 +49,9 @@ pub struct VerifyReport {
     /// tells whether the writer is known (spec §11.3,
     /// [`sender_authenticated`](keepsake::crypto::signature::sender_authenticated)).
     pub opened_with: OpenedWith,
+    /// The salvage record, when the archive is a salvage's output (spec
+    /// §6.7): `Some(None)` when it does not decode.
+    pub salvage: Option<Option<SalvageRecord>>,
 }
 
 /// Reads and authenticates a whole archive, as an import would, and writes
@@ -85,6 +89,7 @@ pub fn verify_archive_with(
         chunks: reader.chunks_read(),
         signature,
         opened_with: reader.header().opened.opened_with(),
+        salvage: reader.salvage_record().map(|record| record.cloned()),
         trailer,
         metadata: reader.metadata().clone(),
     })

@@ -335,6 +335,7 @@ impl Built {
             seek: None,
             opener: VectorOpener::RawKey,
             signature: None,
+            salvage: None,
         }
     }
 

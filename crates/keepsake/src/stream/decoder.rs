@@ -13,6 +13,7 @@ use crate::body::pages::{PageBatch, PageSequence};
 use crate::body::records::{
     ArchiveMetadata, ArchiveMode, Record, RecordView, check_batch, decode_batch, decode_exact,
 };
+use crate::body::salvage_record::SalvageRecord;
 use crate::crypto::signature::SignatureStatus;
 use crate::crypto::{Identity, OpenedKey, PayloadCipher, open_header};
 use crate::error::{Error, Limit, Result};
@@ -52,6 +53,12 @@ pub enum Event {
         chunk: u64,
         /// The pages and the database geometry they belong to.
         batch: PageBatch,
+    },
+    /// A salvage record at chunk 1 (spec §6.7): this archive was written by
+    /// salvage from a damaged one. Its content never fails the archive.
+    Salvaged {
+        /// The record, or `None` when its body is not one canonical value.
+        record: Option<SalvageRecord>,
     },
     /// An ignorable chunk this decoder does not interpret, authenticated and skipped.
     Skipped {
@@ -661,6 +668,9 @@ impl Decoder {
                 self.tally.add_pages(batch.pages.len() as u64);
                 Ok(Event::Pages { chunk, batch })
             }
+            ChunkKind::SALVAGE if chunk == 1 => Ok(Event::Salvaged {
+                record: SalvageRecord::decode(body),
+            }),
             kind if kind.is_ignorable() => Ok(Event::Skipped { chunk, kind }),
             kind => Err(Error::UnknownCriticalChunk {
                 chunk,
