@@ -77,7 +77,7 @@ impl WriteFor {
     pub fn recipients(&self) -> Result<Vec<Recipient>, Failure> {
         let mut out = Vec::new();
         for path in &self.key_file {
-            out.push(Recipient::raw_key(read_key(path)?));
+            out.push(Recipient::raw_key(read_new_key(path)?));
         }
         if let Some(var) = &self.passphrase_env {
             out.push(Recipient::passphrase(
@@ -89,6 +89,26 @@ impl WriteFor {
             out.push(Recipient::x25519(parse_recipient(text)?));
         }
         Ok(out)
+    }
+}
+
+/// Reads a key file that a new archive or slot will be made for: raw bytes
+/// that do not look random are refused (spec §4.5.5), since a guessable raw
+/// key can be found offline at one fast hash per guess.
+pub fn read_new_key(path: &Path) -> Result<keepsake::ArchiveKey, Failure> {
+    let (key, form) = super::read_key_file(path)?;
+    match form {
+        keepsake::KeyFileForm::Implausible(why) => Err(Failure::library(
+            keepsake::Error::InvalidKey {
+                reason: format!("{why}; a new archive is never made for such a key"),
+            },
+            Direction::Reading,
+        )
+        .context(format!("key file {}", path.display()))
+        .hint(
+            "make a random key with `keepsake keygen --out KEYFILE`; for a phrase a person remembers, use --passphrase-env",
+        )),
+        _ => Ok(key),
     }
 }
 

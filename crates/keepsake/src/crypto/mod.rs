@@ -19,7 +19,7 @@ pub use header::{
 };
 pub(crate) use header::{open_file_key, open_header};
 pub(crate) use keys::FileKey;
-pub use keys::{ArchiveKey, KEY_LEN};
+pub use keys::{ArchiveKey, KEY_LEN, KeyFileForm};
 pub use opened::{LABEL_FILE_KEY_COMMITMENT, OpenedKey, OpenedWith, SignatureContext};
 pub(crate) use raw_slot::seal_raw_slot;
 pub use raw_slot::{LABEL_RAW_SLOT_CHECK, LABEL_RAW_SLOT_WRAP};
@@ -172,5 +172,29 @@ mod tests {
             ));
         }
         assert_eq!(format!("{from_hex:?}"), "ArchiveKey(<redacted>)");
+    }
+
+    proptest! {
+        #[test]
+        fn random_raw_key_files_look_random_and_typed_phrases_do_not(
+            bytes in any::<[u8; 32]>(),
+            phrase in "[ -~]{32}",
+            byte in any::<u8>(),
+        ) {
+            // A random 32-byte file fails the plausibility checks with a
+            // probability far below anything a test run can meet.
+            prop_assume!(bytes.iter().any(|b| !b.is_ascii_graphic() && !b.is_ascii_whitespace()));
+            let (_, form) = ArchiveKey::read_key_file(&bytes).unwrap();
+            let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+            prop_assert_eq!(form == KeyFileForm::RawBytes, distinct >= 16);
+            let (key, form) = ArchiveKey::read_key_file(phrase.as_bytes()).unwrap();
+            prop_assert!(matches!(form, KeyFileForm::Implausible(_)));
+            prop_assert_eq!(key.bytes(), phrase.as_bytes());
+            let (_, form) = ArchiveKey::read_key_file(&[byte; 32]).unwrap();
+            prop_assert!(matches!(form, KeyFileForm::Implausible(_)));
+            let text = format!("{}\n", ArchiveKey::from_bytes(bytes).to_hex().as_str());
+            let (key, form) = ArchiveKey::read_key_file(text.as_bytes()).unwrap();
+            prop_assert_eq!((key.bytes(), form), (&bytes, KeyFileForm::Text));
+        }
     }
 }
