@@ -30,6 +30,7 @@ mod duplicates;
 mod fixtures;
 mod frame;
 mod header;
+mod index_reads;
 mod manifest;
 pub mod pages;
 mod raw_slots;
@@ -369,6 +370,7 @@ pub fn all() -> Vec<Vector> {
     signatures::vectors(&mut out);
     salvage_records::vectors(&mut out);
     duplicates::vectors(&mut out);
+    index_reads::vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
