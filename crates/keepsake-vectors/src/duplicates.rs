@@ -30,7 +30,12 @@ pub(super) fn vectors(out: &mut Vec<Vector>) {
             T1,
             "the first copy, which an importer keeps",
         )),
-        msg(message(b"m:once", DUPLICATE_CONVERSATION, T1 + MINUTE_NS, "between")),
+        msg(message(
+            b"m:once",
+            DUPLICATE_CONVERSATION,
+            T1 + MINUTE_NS,
+            "between",
+        )),
     ]);
     build.batch(&[msg(message(
         DUPLICATE_MESSAGE_ID,

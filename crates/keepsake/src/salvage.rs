@@ -193,7 +193,7 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
         ..WriterOptions::default()
     };
     let mut writer = ArchiveWriter::new(sink, &[key], &metadata, &options)?;
-    writer.write_chunk(ChunkKind::SALVAGE, record.encode()?)?;
+    writer.write_chunk(ChunkKind::SALVAGE, fitted(record, options.chunk_size)?)?;
     scan.rewind();
     let mut copying = DependencyFilter::default();
     scan_all(&mut scan, &mut |records| {
@@ -210,6 +210,24 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
     }
     let (sink, _) = writer.finish()?;
     Ok((sink, report))
+}
+
+/// The salvage record's body, made to fit one chunk (spec §6.7): when the
+/// lost chunks are too many to list, only the first are; when even the
+/// original metadata does not fit beside the rest, it is left out.
+fn fitted(mut record: SalvageRecord, chunk_size: u32) -> Result<Vec<u8>> {
+    let fits = |body: &Vec<u8>| body.len() <= chunk_size as usize;
+    let mut body = record.encode()?;
+    while !fits(&body) && !record.lost_chunks.is_empty() {
+        let keep = record.lost_chunks.len() / 2;
+        record.lost_chunks.truncate(keep);
+        body = record.encode()?;
+    }
+    if !fits(&body) {
+        record.original = None;
+        body = record.encode()?;
+    }
+    Ok(body)
 }
 
 /// One pass over the damaged archive: every record batch that authenticates
@@ -591,5 +609,42 @@ impl<R: Read + Seek> Scanner<R> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_salvage_record_always_fits_one_chunk() {
+        let metadata = ArchiveMetadata {
+            creator: "x".repeat(4090),
+            ..ArchiveMetadata::now()
+        };
+        let record = SalvageRecord {
+            original: Some(metadata),
+            chunks_expected: None,
+            chunks_recovered: 3,
+            lost_chunks: (1..5000).collect(),
+            truncated_at: Some(1 << 40),
+            trailing_bytes: 0,
+            messages_dropped: 9,
+        };
+        let body = fitted(record.clone(), 4096).unwrap();
+        assert!(body.len() <= 4096);
+        let decoded = SalvageRecord::decode(&body).unwrap();
+        assert!(decoded.original.is_none() && decoded.lost_chunks.is_empty());
+        let small = SalvageRecord {
+            original: None,
+            ..record.clone()
+        };
+        let decoded = SalvageRecord::decode(&fitted(small, 4096).unwrap()).unwrap();
+        assert!(!decoded.lost_chunks.is_empty());
+        assert!(decoded.lost_chunks.len() < 4999);
+        assert_eq!(
+            decoded.lost_chunks,
+            record.lost_chunks[..decoded.lost_chunks.len()]
+        );
     }
 }

@@ -104,11 +104,21 @@ mod tests {
             assert_eq!(groups.len(), 52);
             let last = groups.pop().unwrap();
             groups.push(Fe32::try_from(last.to_u8() | pad).unwrap());
-            groups.into_iter().with_checksum::<Bech32>(&hrp).chars().collect()
+            groups
+                .into_iter()
+                .with_checksum::<Bech32>(&hrp)
+                .chars()
+                .collect()
         };
-        assert_eq!(*decode(HRP_RECIPIENT, &text(0), "recipient").unwrap(), bytes);
+        assert_eq!(
+            *decode(HRP_RECIPIENT, &text(0), "recipient").unwrap(),
+            bytes
+        );
         for pad in [1, 2, 4, 8] {
-            assert!(decode(HRP_RECIPIENT, &text(pad), "recipient").is_err(), "{pad}");
+            assert!(
+                decode(HRP_RECIPIENT, &text(pad), "recipient").is_err(),
+                "{pad}"
+            );
         }
     }
 
