@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 
-use keepsake::{Argon2Params, Recipient};
+use keepsake::Recipient;
 
 use super::exit::{Direction, Failure};
-use super::keys::{OpenWith, parse_recipient, passphrase_from_env, read_new_key, read_signing_key};
+use super::keys::{OpenWith, WriteFor, read_signing_key};
 use super::{Counts, Report, existing_file, library_failure, refuse_existing};
 
 /// Whom the copy is for: one key slot per option; at least one. Keys not
@@ -31,21 +31,14 @@ pub struct RekeyFor {
 }
 
 impl RekeyFor {
+    /// The same choice as `create`'s options make, one slot each.
     fn recipients(&self) -> Result<Vec<Recipient>, Failure> {
-        let mut out = Vec::new();
-        for path in &self.to_key_file {
-            out.push(Recipient::raw_key(read_new_key(path)?));
+        WriteFor {
+            key_file: self.to_key_file.clone(),
+            passphrase_env: self.to_passphrase_env.clone(),
+            recipient: self.to_recipient.clone(),
         }
-        if let Some(var) = &self.to_passphrase_env {
-            out.push(Recipient::passphrase(
-                passphrase_from_env(var)?,
-                Argon2Params::DEFAULT,
-            ));
-        }
-        for text in &self.to_recipient {
-            out.push(Recipient::x25519(parse_recipient(text)?));
-        }
-        Ok(out)
+        .recipients()
     }
 }
 

@@ -3,8 +3,6 @@
 //! index is checked. A streaming reader skips the index: each of these reads
 //! successfully that way.
 
-use keepsake::format::ChunkKind;
-
 use super::{Build, KEY, Outcome, Vector, base_batches, metadata, small};
 
 /// One defect in an otherwise correct index.
@@ -49,14 +47,9 @@ pub(super) fn vectors(out: &mut Vec<Vector>) {
                 Outcome::ChunkFailure { chunk: index_chunk }
             }
         };
-        let index_offset = build.writer.bytes_written();
-        build.chunk(ChunkKind::INDEX, index.to_bytes().expect("vector index"));
         out.push(
             build
-                .finish_with(|trailer| {
-                    trailer.index_chunk = index_chunk;
-                    trailer.index_offset = index_offset;
-                })
+                .finish_with_index(&index, 0)
                 .success(description)
                 .with_seek(seek),
         );

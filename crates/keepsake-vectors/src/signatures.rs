@@ -15,11 +15,9 @@ use sha2::{Digest, Sha512};
 use keepsake::crypto::signature::{SignatureStatus, Signer, SigningKey};
 use keepsake::crypto::{Recipient, SignatureContext, seal_header_with_salt};
 use keepsake::format::{ChunkKind, PRELUDE_LEN, SALT_LEN, Trailer};
-use keepsake::stream::writer::ArchiveWriter;
 
 use super::{
-    Build, Built, HeaderFacts, KEY, SECOND_KEY, SMALL_CHUNK, Vector, base_batches,
-    encoded_metadata, metadata, rng, small,
+    Build, Built, KEY, SECOND_KEY, SMALL_CHUNK, Vector, base_batches, encoded_metadata, rng, small,
 };
 
 /// The seed of the signing key of the signed vectors.
@@ -66,23 +64,7 @@ fn reencrypted(name: &str, salt: [u8; SALT_LEN], signature_block: [u8; 97]) -> B
     let recipients = [Recipient::raw_key(super::key(SECOND_KEY))];
     let (header, keys) =
         seal_header_with_salt(limits, &recipients, salt, &mut rng).expect("vector header");
-    let mut writer =
-        ArchiveWriter::start(Vec::new(), &header, keys, &options).expect("vector header");
-    writer.without_index();
-    let mut build = Build {
-        name: name.to_owned(),
-        rng,
-        writer,
-        header: HeaderFacts {
-            key_slots: 1,
-            max_chunk_size: limits.0,
-            max_record_size: limits.1,
-        },
-        metadata: metadata(),
-        chunks: Vec::new(),
-        all: Vec::new(),
-        tracked: true,
-    };
+    let mut build = Build::started(name, rng, &header, keys, &options);
     build.chunk(ChunkKind::METADATA, encoded_metadata(&build.metadata));
     build.batch(&base_batches()[0]);
     build.finish_with(|trailer| trailer.signature = signature_block)

@@ -4,16 +4,16 @@
 
 #[cfg(feature = "fs")]
 use std::fs::File;
-use std::io::{self, Read, Write};
 #[cfg(feature = "fs")]
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
+use std::io::{self, Read, Write};
 #[cfg(feature = "fs")]
 use std::path::Path;
 
 use rand::{CryptoRng, RngCore};
 
 #[cfg(feature = "fs")]
-use crate::atomic::PendingFile;
+use crate::atomic::write_new_file;
 use crate::crypto::slots::{Recipient, seal_slot};
 use crate::crypto::{FileKey, HeaderKeys, Identity, open_file_key};
 use crate::error::{Error, Result};
@@ -254,12 +254,7 @@ fn edit_file(
     identities: &[Identity],
     change: &SlotChange,
 ) -> Result<Vec<SlotInfo>> {
-    let mut pending = PendingFile::beside(out)?;
     let source = BufReader::new(File::open(archive)?);
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, slots) = edit_slots(source, identities, change, sink)?;
-    drop(sink);
-    pending.temp.as_file().sync_all()?;
-    pending.persist(out)?;
-    Ok(slots)
+    // The sink is flushed with its errors reported, not on drop.
+    write_new_file(out, |sink| edit_slots(source, identities, change, sink))
 }

@@ -11,13 +11,13 @@
 #[cfg(feature = "fs")]
 use std::fs::File;
 #[cfg(feature = "fs")]
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
 use std::io::{Read, Write};
 #[cfg(feature = "fs")]
 use std::path::Path;
 
 #[cfg(feature = "fs")]
-use crate::atomic::PendingFile;
+use crate::atomic::write_new_file;
 use crate::body::salvage_record::SalvageRecord;
 use crate::crypto::signature::{SignatureStatus, SigningKey};
 use crate::crypto::{Identity, Recipient};
@@ -148,14 +148,8 @@ pub fn rekey_archive(
     recipients: &[Recipient],
     signing_key: Option<&SigningKey>,
 ) -> Result<RekeyReport> {
-    let mut pending = PendingFile::beside(out)?;
     let source = BufReader::with_capacity(1 << 16, File::open(archive)?);
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, report) = rekey(source, identities, recipients, signing_key, sink)?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    pending.persist(out)?;
-    Ok(report)
+    write_new_file(out, |sink| {
+        rekey(source, identities, recipients, signing_key, sink)
+    })
 }

@@ -13,14 +13,12 @@
 use std::collections::{BTreeMap, HashSet};
 #[cfg(feature = "fs")]
 use std::fs::File;
-#[cfg(feature = "fs")]
-use std::io::BufWriter;
 use std::io::{Read, Seek, SeekFrom};
 #[cfg(feature = "fs")]
 use std::path::Path;
 
 #[cfg(feature = "fs")]
-use crate::atomic::PendingFile;
+use crate::atomic::write_new_file;
 use crate::body::index::SeekIndex;
 use crate::body::records::{ArchiveMetadata, ArchiveMode, Record, decode_exact};
 use crate::body::salvage_record::SalvageRecord;
@@ -142,16 +140,8 @@ pub fn salvage_archive(
                 "salvage writes the new archive for a raw key: it needs one among the identities",
             )
         })?;
-    let mut pending = PendingFile::beside(out)?;
     let source = File::open(archive)?;
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, report) = salvage(source, identities, key, sink)?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    pending.persist(out)?;
-    Ok(report)
+    write_new_file(out, |sink| salvage(source, identities, key, sink))
 }
 
 /// The salvage itself, from any seekable source into any sink.
