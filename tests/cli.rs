@@ -480,11 +480,22 @@ fn bad_key_files_are_clear_errors() {
         .run(&["verify", "{archive}", "--key-file", "{dir}/absent.key"])
         .expect(1);
     assert!(run.stderr.contains("absent.key"), "{run:?}");
-    // 32 raw bytes are a key too (just not this archive's).
-    fs::write(fixture.path("raw.key"), [7u8; 32]).unwrap();
-    fixture
+    // 32 raw bytes are a key too (just not this archive's); ones that do not
+    // look random open with a warning (spec §4.5.5).
+    let random: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(151) ^ 0x9c).collect();
+    fs::write(fixture.path("raw.key"), &random).unwrap();
+    let run = fixture
         .run(&["verify", "{archive}", "--key-file", "{dir}/raw.key"])
         .expect(3);
+    assert!(!run.stderr.contains("warning"), "{run:?}");
+    fs::write(fixture.path("same.key"), [7u8; 32]).unwrap();
+    let run = fixture
+        .run(&["verify", "{archive}", "--key-file", "{dir}/same.key"])
+        .expect(3);
+    assert!(
+        run.stderr.starts_with("keepsake: warning: key file"),
+        "{run:?}"
+    );
 }
 
 #[test]

@@ -212,6 +212,29 @@ fn every_opener_reads_an_archive_made_for_all_of_them() {
         PASSPHRASE_VAR,
     ])
     .expect(0);
+    // Imports, whole or partial, say the same about the writer.
+    for (db, extra) in [
+        ("{by-identity.db}", None),
+        ("{partial.db}", Some("--since")),
+    ] {
+        let mut args = vec![
+            "import",
+            "{a.keepsake}",
+            "--db",
+            db,
+            "--identity",
+            "{bob.identity}",
+            "--json",
+        ];
+        if let Some(option) = extra {
+            args.extend([option, "2000-01-01T00:00:00Z"]);
+        }
+        let run = dir.run(&args).expect(0);
+        let imported = run.json();
+        assert_eq!(imported["signature"], "valid", "{extra:?}");
+        assert_eq!(imported["sender_authenticated"], false, "{extra:?}");
+        assert!(run.stderr.contains("warning:"), "{}", run.stderr);
+    }
 
     // Wrong passphrase, a stranger's identity: exit 3.
     dir.run(&["keygen", "--x25519", "--out", "{carol.identity}"])

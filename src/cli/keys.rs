@@ -236,7 +236,7 @@ pub(crate) fn check_sender(
     let authenticated = sender_authenticated(opened_with, signature, trusted);
     if !authenticated {
         eprintln!(
-            "warning: this archive opened with an X25519 identity, whose recipient string anyone may know: \
+            "keepsake: warning: this archive opened with an X25519 identity, whose recipient string anyone may know: \
              nothing shows who wrote it (signature: {}). Require a signer you trust with --trusted-signer.",
             signature.describe()
         );

@@ -223,7 +223,7 @@ pub fn read_key(path: &Path) -> Result<ArchiveKey, Failure> {
     let (key, form) = read_key_file(path)?;
     if let keepsake::KeyFileForm::Implausible(why) = form {
         eprintln!(
-            "warning: key file {}: {why}. Anyone holding an archive made for it can test guesses offline, \
+            "keepsake: warning: key file {}: {why}. Anyone holding an archive made for it can test guesses offline, \
              one fast hash each. Move its archives to a random key: `keepsake keygen --out NEW.key`, then \
              `keepsake rekey ARCHIVE --out NEW --key-file {} --to-key-file NEW.key`.",
             path.display(),

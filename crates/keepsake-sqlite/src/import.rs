@@ -296,9 +296,13 @@ pub fn import_selected(
             "this archive holds database pages, not records; it cannot be imported row by row",
         ));
     }
+    // A read through the index checks no trailer against the chunks, but the
+    // trailer itself is authentic: its signature block says what it says.
+    let signature = seekable.header().signature_status(seekable.trailer());
+    let opened_with = Some(seekable.header().opened.opened_with());
     if seekable.index().is_some() {
         let mut seek = SeekReport::default();
-        let import = import_into(db, &mut |insert| {
+        let mut import = import_into(db, &mut |insert| {
             let mut records = 0;
             seek = seekable
                 .read_selected(selection, &mut |record| {
@@ -309,6 +313,8 @@ pub fn import_selected(
             tracker.update(0, records, seek.chunks_decrypted)
         })?;
         tracker.finish();
+        import.signature = signature;
+        import.opened_with = opened_with;
         return Ok(PartialImportReport { import, seek });
     }
     let total = seekable.trailer().chunk_count + 1;
@@ -316,7 +322,7 @@ pub fn import_selected(
     let identities = [Identity::Opened(seekable.header().opened.clone())];
     drop(seekable);
     let mut reader = ArchiveReader::new(File::open(archive)?, &identities, Limits::default())?;
-    let import = import_into(db, &mut |insert| {
+    let mut import = import_into(db, &mut |insert| {
         let mut filter = Filter::new(selection);
         let mut records = 0;
         while let Some(batch) = reader.next_batch()? {
@@ -328,6 +334,8 @@ pub fn import_selected(
         tracker.update(reader.bytes_read(), records, reader.chunks_read())
     })?;
     tracker.finish();
+    import.signature = signature;
+    import.opened_with = opened_with;
     Ok(PartialImportReport {
         import,
         seek: SeekReport {
