@@ -100,14 +100,13 @@ pub fn read_new_key(path: &Path) -> Result<keepsake::ArchiveKey, Failure> {
     match form {
         keepsake::KeyFileForm::Implausible(why) => Err(Failure::library(
             keepsake::Error::InvalidKey {
-                reason: format!("{why}; a new archive is never made for such a key"),
+                reason: format!(
+                    "{why}; a new archive is never made for such a key (for a phrase a person remembers, use --passphrase-env)"
+                ),
             },
             Direction::Reading,
         )
-        .context(format!("key file {}", path.display()))
-        .hint(
-            "make a random key with `keepsake keygen --out KEYFILE`; for a phrase a person remembers, use --passphrase-env",
-        )),
+        .context(format!("key file {}", path.display()))),
         _ => Ok(key),
     }
 }
