@@ -184,3 +184,51 @@ fn a_damaged_source_leaves_nothing_under_the_output_name() {
     );
     assert_eq!(fs::read(&out).unwrap(), b"mine");
 }
+
+#[test]
+fn a_pages_archive_is_rekeyed_page_for_page() {
+    let key = ArchiveKey::from_bytes([1; 32]);
+    let new = ArchiveKey::from_bytes([4; 32]);
+    let metadata = ArchiveMetadata {
+        mode: keepsake::ArchiveMode::Pages,
+        ..metadata()
+    };
+    let options = WriterOptions {
+        chunk_size: 4096,
+        ..WriterOptions::default()
+    };
+    let mut writer = ArchiveWriter::new(Vec::new(), &[&key], &metadata, &options).unwrap();
+    writer.set_page_geometry(1024, 9).unwrap();
+    let pages: Vec<(u32, Vec<u8>)> = [1u32, 2, 3, 5, 8, 9]
+        .into_iter()
+        .map(|number| (number, vec![number as u8; 1024]))
+        .collect();
+    for (number, data) in &pages {
+        writer.write_page(*number, data).unwrap();
+    }
+    let original = writer.finish().unwrap().0;
+    let (copy, report) = rekey(
+        &original[..],
+        &[key.clone().into()],
+        &[Recipient::raw_key(new.clone())],
+        None,
+        Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(report.trailer.pages, 6);
+    let mut reader = ArchiveReader::new(&copy[..], &[new.into()], Limits::default()).unwrap();
+    assert_eq!(reader.metadata(), &metadata);
+    let mut copied = Vec::new();
+    while let Some(item) = reader.next_item().unwrap() {
+        let keepsake::Item::Pages(batch) = item else {
+            panic!("a record batch in a pages archive")
+        };
+        assert_eq!((batch.page_size, batch.database_pages), (1024, 9));
+        copied.extend(batch.pages.into_iter().map(|page| (page.number, page.data)));
+    }
+    assert_eq!(copied, pages);
+    assert!(matches!(
+        ArchiveReader::new(&copy[..], &[key.into()], Limits::default()),
+        Err(Error::WrongKey)
+    ));
+}
