@@ -52,6 +52,15 @@ pub(crate) fn signature_human(status: &SignatureStatus) -> String {
     status.describe()
 }
 
+/// What opened the archive, for people.
+fn opened_human(opened_with: keepsake::OpenedWith) -> &'static str {
+    match opened_with {
+        keepsake::OpenedWith::RawKey => "a raw key",
+        keepsake::OpenedWith::Passphrase => "a passphrase",
+        keepsake::OpenedWith::X25519 => "an X25519 identity",
+    }
+}
+
 /// Reads an archive's summary; shared with the demo.
 pub(crate) fn summarize(
     archive: &Path,
@@ -121,9 +130,9 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
     let opened_with = summary.opened.opened_with();
     let sender_authenticated = super::keys::check_sender(opened_with, &summary.signature, None);
     human.push_str(&format!(
-        "signature {}\nopened    with a {} slot{}\n",
+        "signature {}\nopened    with {}{}\n",
         signature_human(&summary.signature),
-        opened_with.word(),
+        opened_human(opened_with),
         if sender_authenticated {
             ""
         } else {
@@ -235,13 +244,13 @@ pub fn verify(
     let sender_authenticated =
         super::keys::check_sender(report.opened_with, &report.signature, trusted.as_ref());
     let mut human = format!(
-        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n  opened    with a {} slot{}\n",
+        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n  opened    with {}{}\n",
         archive.display(),
         report.chunks,
         bytes_human(report.bytes),
         duration_human(elapsed),
         signature_human(&report.signature),
-        report.opened_with.word(),
+        opened_human(report.opened_with),
         if sender_authenticated {
             ""
         } else {
