@@ -347,3 +347,99 @@ pub fn sender_authenticated(
     opened_with.needs_a_secret_to_write()
         || trusted.is_some_and(|trusted| require_signer(status, trusted).is_ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::FileKey;
+    use proptest::prelude::*;
+
+    fn trailer(counts: [u64; 6], digest: [u8; 32]) -> Trailer {
+        Trailer {
+            chunk_count: counts[0],
+            conversations: counts[1],
+            messages: counts[2],
+            consent: counts[3],
+            pages: counts[4],
+            plaintext_bytes: counts[5],
+            time_range: None,
+            content_digest: digest,
+            index_chunk: 0,
+            index_offset: 0,
+            signature: [0; SIGNATURE_BLOCK_LEN],
+        }
+    }
+
+    fn context(file_key: [u8; 32], prelude: [u8; PRELUDE_LEN]) -> SignatureContext {
+        SignatureContext::new(&FileKey::from_bytes(Zeroizing::new(file_key)), prelude)
+    }
+
+    proptest! {
+        // Each case signs twice and verifies six times; debug builds of
+        // curve arithmetic are slow.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn scheme_2_verifies_only_for_its_file_key_prelude_and_trailer(
+            seed in any::<[u8; 32]>(),
+            file_key in any::<[u8; 32]>(),
+            other_key in any::<[u8; 32]>(),
+            prelude in proptest::collection::vec(any::<u8>(), PRELUDE_LEN),
+            counts in any::<[u64; 6]>(),
+            digest in any::<[u8; 32]>(),
+            at in 0usize..PRELUDE_LEN,
+        ) {
+            let prelude: [u8; PRELUDE_LEN] = prelude.try_into().unwrap();
+            let key = SigningKey::from_bytes(seed);
+            let signer = key.signer();
+            let context = context(file_key, prelude);
+            let mut signed = trailer(counts, digest);
+            key.sign(&context, &mut signed);
+            prop_assert_eq!(SignatureStatus::of(&context, &signed), SignatureStatus::Valid(signer));
+            prop_assert!(require_signer(&SignatureStatus::of(&context, &signed), &signer).is_ok());
+
+            // Another file key under the same prelude: a re-encryption.
+            if other_key != file_key {
+                let copy = self::context(other_key, prelude);
+                prop_assert_eq!(SignatureStatus::of(&copy, &signed), SignatureStatus::Invalid(signer));
+            }
+            // Another prelude byte.
+            let mut moved = prelude;
+            moved[at] ^= 1;
+            prop_assert_eq!(
+                SignatureStatus::of(&self::context(file_key, moved), &signed),
+                SignatureStatus::Invalid(signer)
+            );
+            // Another count.
+            let mut recounted = signed.clone();
+            recounted.plaintext_bytes ^= 1;
+            prop_assert_eq!(SignatureStatus::of(&context, &recounted), SignatureStatus::Invalid(signer));
+
+            // Scheme 1 over the same trailer survives a re-encryption, and is
+            // reported as not bound.
+            let mut unbound = trailer(counts, digest);
+            key.sign_scheme_1(&prelude, &mut unbound);
+            let copy = self::context(other_key, prelude);
+            prop_assert_eq!(SignatureStatus::of(&copy, &unbound), SignatureStatus::ValidUnbound(signer));
+            prop_assert!(require_signer(&SignatureStatus::of(&copy, &unbound), &signer).is_err());
+        }
+
+        #[test]
+        fn a_point_encoding_is_canonical_exactly_when_y_is_below_p(
+            encoding in any::<[u8; 32]>(),
+            excess in 0u8..19,
+            sign in any::<bool>(),
+        ) {
+            let mut y = encoding;
+            y[31] &= 0x7f;
+            // y < p unless all of bytes 1..31 are ff, byte 31 is 7f and byte 0 is at least ed.
+            let high = y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f;
+            prop_assert_eq!(canonical_point(&encoding), !(high && y[0] >= 0xed));
+            // p + excess, with either sign bit, is never canonical.
+            let mut over = [0xff; 32];
+            over[0] = 0xed + excess;
+            over[31] = if sign { 0xff } else { 0x7f };
+            prop_assert!(!canonical_point(&over));
+        }
+    }
+}
