@@ -23,7 +23,7 @@ Exit status:
      suite, key slot kind or critical chunk kind this version does not know)
   6  salvage only: a new archive was written, but some content was lost
   7  untrusted: `verify --trusted-signer` found the archive intact but not
-     validly signed by that signer";
+     validly signed by that signer (scheme 2, bound to the file key)";
 
 /// Encrypted, streaming backups of messaging data.
 #[derive(Debug, Parser)]
