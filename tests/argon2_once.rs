@@ -84,3 +84,37 @@ fn verify_import_and_partial_import_run_argon2_once() {
         assert_eq!(runs, 1, "{what} with a wrong passphrase");
     }
 }
+
+#[test]
+fn restore_runs_argon2_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("source.db");
+    write_sample(
+        &db,
+        &SampleOptions {
+            messages: 20,
+            ..SampleOptions::default()
+        },
+    )
+    .unwrap();
+    let archive = dir.path().join("pages.keepsake");
+    let recipient = Recipient::passphrase(passphrase(), Argon2Params::MINIMUM);
+    keepsake_sqlite::create_page_archive(
+        &db,
+        &archive,
+        &[recipient],
+        &keepsake_sqlite::PageArchiveOptions::default(),
+    )
+    .unwrap();
+    let (report, runs) = argon2_runs(|| {
+        keepsake_sqlite::restore_database(
+            &archive,
+            &[passphrase().into()],
+            &dir.path().join("restored.db"),
+            &keepsake_sqlite::RestoreOptions::default(),
+        )
+    });
+    let report = report.unwrap();
+    assert_eq!(runs, 1, "restore");
+    assert_eq!(report.opened_with, keepsake::OpenedWith::Passphrase);
+}
