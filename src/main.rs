@@ -23,7 +23,7 @@ Exit status:
      suite, key slot kind or critical chunk kind this version does not know)
   6  salvage only: a new archive was written, but some content was lost
   7  untrusted: `verify --trusted-signer` found the archive intact but not
-     validly signed by that signer";
+     validly signed by that signer (scheme 2, bound to the file key)";
 
 /// Encrypted, streaming backups of messaging data.
 #[derive(Debug, Parser)]
@@ -79,8 +79,13 @@ enum Command {
     #[command(after_help = EXIT_STATUS)]
     Restore(RestoreArgs),
     /// List, add or remove an archive's key slots without re-encrypting it.
+    /// Removing a slot does not revoke a key; rekey does.
     #[command(subcommand, after_help = EXIT_STATUS)]
     Slots(SlotsCommand),
+    /// Copy an archive under a new file key for the keys named with --to-*:
+    /// any other key, removed slots included, opens nothing of the copy.
+    #[command(after_help = EXIT_STATUS)]
+    Rekey(RekeyArgs),
     /// Run sample, create, inspect, import and verify in a temporary directory.
     Demo(DemoArgs),
     /// Time create, verify and import on a sample database next to sqlite3
@@ -275,7 +280,9 @@ enum SlotsCommand {
     List(ArchiveArgs),
     /// Write a copy of the archive with one more key slot.
     Add(SlotsAddArgs),
-    /// Write a copy of the archive without one key slot.
+    /// Write a copy of the archive without one key slot. This does not revoke
+    /// the key: it still opens every earlier copy, and the file key is the
+    /// same; use `rekey` to shut a key out.
     Remove(SlotsRemoveArgs),
 }
 
@@ -312,6 +319,27 @@ struct NewSlotArgs {
     /// Add a slot for this X25519 recipient (`keepsake1...`).
     #[arg(long, value_name = "RECIPIENT")]
     add_recipient: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct RekeyArgs {
+    /// The archive to copy; it is read with full verification and not changed.
+    #[arg(value_name = "ARCHIVE")]
+    archive: PathBuf,
+    /// The new archive; an existing file is never replaced.
+    #[arg(long, value_name = "NEW")]
+    out: PathBuf,
+    #[command(flatten)]
+    open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    rekey_for: cli::rekey::RekeyFor,
+    /// Sign the copy with this Ed25519 signing key; the original's signature
+    /// cannot be carried over.
+    #[arg(long, value_name = "SIGNING_KEY")]
+    sign_with: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -489,6 +517,16 @@ fn main() -> ExitCode {
             cli::pages::restore(&args.archive, &args.out, &args.open_with, args.json),
         ),
         Command::Slots(command) => slots(command),
+        Command::Rekey(args) => (
+            args.json,
+            cli::rekey::rekey(
+                &args.archive,
+                &args.out,
+                &args.open_with,
+                &args.rekey_for,
+                args.sign_with.as_deref(),
+            ),
+        ),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
         Command::Bench(args) => (
             args.json,

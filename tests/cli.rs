@@ -480,11 +480,22 @@ fn bad_key_files_are_clear_errors() {
         .run(&["verify", "{archive}", "--key-file", "{dir}/absent.key"])
         .expect(1);
     assert!(run.stderr.contains("absent.key"), "{run:?}");
-    // 32 raw bytes are a key too (just not this archive's).
-    fs::write(fixture.path("raw.key"), [7u8; 32]).unwrap();
-    fixture
+    // 32 raw bytes are a key too (just not this archive's); ones that do not
+    // look random open with a warning (spec §4.5.5).
+    let random: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(151) ^ 0x9c).collect();
+    fs::write(fixture.path("raw.key"), &random).unwrap();
+    let run = fixture
         .run(&["verify", "{archive}", "--key-file", "{dir}/raw.key"])
         .expect(3);
+    assert!(!run.stderr.contains("warning"), "{run:?}");
+    fs::write(fixture.path("same.key"), [7u8; 32]).unwrap();
+    let run = fixture
+        .run(&["verify", "{archive}", "--key-file", "{dir}/same.key"])
+        .expect(3);
+    assert!(
+        run.stderr.starts_with("keepsake: warning: key file"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -699,9 +710,35 @@ fn import_part_of_an_archive_and_salvage_a_damaged_one() {
         .json();
     assert_eq!(cut["complete"], false);
     assert!(cut["truncated_at"].as_u64().is_some());
-    fixture
+    let verified = fixture
         .run(&["verify", "{dir}/saved.ksk", "--key-file", "{key}"])
         .expect(0);
+    assert!(
+        verified
+            .stdout
+            .contains("salvaged  from a damaged archive created"),
+        "{}",
+        verified.stdout
+    );
+    // Inspect and verify say where a salvaged archive came from.
+    let salvaged = fixture
+        .run(&[
+            "inspect",
+            "{dir}/saved.ksk",
+            "--key-file",
+            "{key}",
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    assert!(salvaged["creator"].as_str().unwrap().ends_with(" salvage"));
+    let from = &salvaged["salvaged_from"];
+    assert_eq!(from["readable"], true);
+    assert_eq!(from["complete"], false);
+    assert_eq!(from["truncated_at"], cut["truncated_at"]);
+    assert_eq!(from["original_creator"], inspect["creator"]);
+    assert_eq!(from["original_created_at_ns"], inspect["created_at_ns"]);
+    assert!(inspect["salvaged_from"].is_null());
     // The output is never overwritten.
     fixture
         .run(&[

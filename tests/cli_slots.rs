@@ -156,10 +156,22 @@ fn every_opener_reads_an_archive_made_for_all_of_them() {
     ] {
         let mut args = vec!["inspect", "{a.keepsake}", "--json"];
         args.extend(opener);
-        let inspected = dir.run(&args).expect(0).json();
+        let run = dir.run(&args).expect(0);
+        let inspected = run.json();
         assert_eq!(inspected["key_slots"], 4);
         assert_eq!(inspected["signature"], "valid");
+        assert_eq!(inspected["signature_scheme"], 2);
         assert_eq!(inspected["signer"], signer.as_str());
+        // Anyone who knows a recipient string can write what an identity
+        // opens: without a required signer, the writer is not authenticated.
+        let by_identity = opener[0] == "--identity";
+        assert_eq!(inspected["sender_authenticated"], !by_identity);
+        assert_eq!(
+            run.stderr.contains("nothing shows who wrote it"),
+            by_identity,
+            "{}",
+            run.stderr
+        );
     }
     let verified = dir
         .run(&[
@@ -174,6 +186,23 @@ fn every_opener_reads_an_archive_made_for_all_of_them() {
         .expect(0)
         .json();
     assert_eq!(verified["signature"], "valid");
+    assert_eq!(verified["opened_with"], "x25519");
+    assert_eq!(verified["sender_authenticated"], true);
+    let unchecked = dir
+        .run(&[
+            "verify",
+            "{a.keepsake}",
+            "--identity",
+            "{bob.identity}",
+            "--json",
+        ])
+        .expect(0);
+    assert_eq!(unchecked.json()["sender_authenticated"], false);
+    assert!(
+        unchecked.stderr.contains("warning:"),
+        "{}",
+        unchecked.stderr
+    );
     dir.run(&[
         "import",
         "{a.keepsake}",
@@ -183,6 +212,29 @@ fn every_opener_reads_an_archive_made_for_all_of_them() {
         PASSPHRASE_VAR,
     ])
     .expect(0);
+    // Imports, whole or partial, say the same about the writer.
+    for (db, extra) in [
+        ("{by-identity.db}", None),
+        ("{partial.db}", Some("--since")),
+    ] {
+        let mut args = vec![
+            "import",
+            "{a.keepsake}",
+            "--db",
+            db,
+            "--identity",
+            "{bob.identity}",
+            "--json",
+        ];
+        if let Some(option) = extra {
+            args.extend([option, "2000-01-01T00:00:00Z"]);
+        }
+        let run = dir.run(&args).expect(0);
+        let imported = run.json();
+        assert_eq!(imported["signature"], "valid", "{extra:?}");
+        assert_eq!(imported["sender_authenticated"], false, "{extra:?}");
+        assert!(run.stderr.contains("warning:"), "{}", run.stderr);
+    }
 
     // Wrong passphrase, a stranger's identity: exit 3.
     dir.run(&["keygen", "--x25519", "--out", "{carol.identity}"])
@@ -340,6 +392,7 @@ fn slots_list_add_remove() {
         .expect(0)
         .json();
     assert_eq!(removed["key_slots"], 4);
+    assert_eq!(removed["revokes"], false);
     dir.run(&[
         "slots",
         "remove",
@@ -447,4 +500,179 @@ fn keygen_never_overwrites_identities() {
         "{id}",
     ])
     .expect(2);
+}
+
+/// Removing a slot says it does not revoke, and the removed key still opens
+/// the original; rekey makes a copy under a new file key that the removed
+/// key cannot open, for the keys named only.
+#[test]
+fn slots_remove_does_not_revoke_and_rekey_does() {
+    let (dir, signer, alice) = setup();
+    let removed = dir.run(&[
+        "slots",
+        "remove",
+        "{a.keepsake}",
+        "--out",
+        "{without-raw.keepsake}",
+        "--identity",
+        "{alice.identity}",
+        "--index",
+        "0",
+    ]);
+    let removed = removed.expect(0);
+    assert!(
+        removed.stdout.contains("does not revoke") && removed.stdout.contains("keepsake rekey"),
+        "{}",
+        removed.stdout
+    );
+    // The original, which every holder of the removed key may have kept,
+    // still opens with it.
+    dir.run(&["verify", "{a.keepsake}", "--key-file", "{raw.key}"])
+        .expect(0);
+
+    dir.run(&["keygen", "--out", "{new.key}"]).expect(0);
+    let rekeyed = dir
+        .run(&[
+            "rekey",
+            "{a.keepsake}",
+            "--out",
+            "{rekeyed.keepsake}",
+            "--identity",
+            "{alice.identity}",
+            "--to-key-file",
+            "{new.key}",
+            "--to-recipient",
+            &alice,
+            "--sign-with",
+            "{signing.key}",
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    assert_eq!(rekeyed["key_slots"], 2);
+    assert_eq!(rekeyed["revokes"], true);
+    assert_eq!(rekeyed["source_signature"], "valid");
+    // Only the keys named open the copy; it verifies, signed anew.
+    for (opener, path, code) in [
+        ("--key-file", "{raw.key}", 3),
+        ("--passphrase-env", PASSPHRASE_VAR, 3),
+        ("--identity", "{bob.identity}", 3),
+        ("--key-file", "{new.key}", 0),
+        ("--identity", "{alice.identity}", 0),
+    ] {
+        dir.run(&["inspect", "{rekeyed.keepsake}", opener, path])
+            .expect(code);
+    }
+    let verified = dir
+        .run(&[
+            "verify",
+            "{rekeyed.keepsake}",
+            "--key-file",
+            "{new.key}",
+            "--trusted-signer",
+            &signer,
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    let original = dir
+        .run(&[
+            "verify",
+            "{a.keepsake}",
+            "--key-file",
+            "{raw.key}",
+            "--json",
+        ])
+        .expect(0)
+        .json();
+    assert_eq!(verified["counts"], original["counts"]);
+    assert_eq!(verified["created_at_ns"], original["created_at_ns"]);
+    // Never over an existing file; a wrong key leaves nothing.
+    dir.run(&[
+        "rekey",
+        "{a.keepsake}",
+        "--out",
+        "{rekeyed.keepsake}",
+        "--key-file",
+        "{raw.key}",
+        "--to-key-file",
+        "{new.key}",
+    ])
+    .expect(1);
+    dir.run(&[
+        "rekey",
+        "{a.keepsake}",
+        "--out",
+        "{nothing.keepsake}",
+        "--key-file",
+        "{new.key}",
+        "--to-key-file",
+        "{new.key}",
+    ])
+    .expect(3);
+    assert!(!dir.path("nothing.keepsake").exists());
+}
+
+/// A raw key file of 32 printable characters is a typed phrase: refused for
+/// a new archive, accepted with a warning to open an existing one.
+#[test]
+fn a_typed_phrase_as_a_key_file_is_refused_for_new_archives() {
+    let dir = Dir::new();
+    fs::write(dir.path("phrase.key"), b"my dog's name and my birth year!").unwrap();
+    dir.run(&["sample", "--db", "{source.db}", "--messages", "5"])
+        .expect(0);
+    let refused = dir.run(&[
+        "create",
+        "--db",
+        "{source.db}",
+        "--out",
+        "{a.keepsake}",
+        "--key-file",
+        "{phrase.key}",
+    ]);
+    let refused = refused.expect(2);
+    assert!(
+        refused.stderr.contains("typed phrase"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!dir.path("a.keepsake").exists());
+    // An archive already made for such a key (by another tool, or before
+    // this check) still opens, with a warning.
+    let key = keepsake::ArchiveKey::from_bytes(*b"my dog's name and my birth year!");
+    let archive = keepsake::ArchiveWriter::new(
+        Vec::new(),
+        &[&key],
+        &keepsake::ArchiveMetadata::now(),
+        &keepsake::WriterOptions::default(),
+    )
+    .unwrap()
+    .finish()
+    .unwrap()
+    .0;
+    fs::write(dir.path("old.keepsake"), archive).unwrap();
+    let opened = dir
+        .run(&["inspect", "{old.keepsake}", "--key-file", "{phrase.key}"])
+        .expect(0);
+    assert!(
+        opened.stderr.contains("warning: key file"),
+        "{}",
+        opened.stderr
+    );
+    // keygen's text form, and 32 random bytes, open without a word.
+    dir.run(&["keygen", "--out", "{good.key}"]).expect(0);
+    let text = fs::read_to_string(dir.path("good.key")).unwrap();
+    assert_eq!(text.len(), 65);
+    assert!(text.ends_with('\n') && text[..64].bytes().all(|b| b.is_ascii_hexdigit()));
+    let created = dir.run(&[
+        "create",
+        "--db",
+        "{source.db}",
+        "--out",
+        "{b.keepsake}",
+        "--key-file",
+        "{good.key}",
+    ]);
+    let created = created.expect(0);
+    assert!(!created.stderr.contains("warning"), "{}", created.stderr);
 }

@@ -240,7 +240,7 @@ fn the_cli_snapshots_a_database_while_it_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let db = concurrent_source(dir.path());
     let key_file = dir.path().join("key");
-    std::fs::write(&key_file, [5u8; 32]).unwrap();
+    std::fs::write(&key_file, format!("{}\n", "05".repeat(32))).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = spawn_writer(&db, stop.clone());
     let archive = dir.path().join("busy.keepsake");
@@ -583,7 +583,7 @@ fn the_cli_points_each_kind_of_archive_to_its_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample(dir.path());
     let key_file = dir.path().join("key");
-    std::fs::write(&key_file, [5u8; 32]).unwrap();
+    std::fs::write(&key_file, format!("{}\n", "05".repeat(32))).unwrap();
     let pages = dir.path().join("pages.keepsake");
     let records = dir.path().join("records.keepsake");
     let os = |s: &'static str| std::ffi::OsStr::new(s);

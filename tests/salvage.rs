@@ -332,3 +332,81 @@ mod damage {
         }
     }
 }
+
+/// The salvaged archive says it is one: salvage is its creator, the salvage
+/// time its creation time, and its salvage record (chunk 1) holds the damaged
+/// archive's own metadata and what was lost. Dropping the chunk that holds
+/// the consent records therefore cannot pass for the original.
+#[test]
+fn a_salvaged_archive_names_itself_and_what_it_lost() {
+    let fixture = Fixture::new();
+    let original = keepsake::read_summary(
+        std::io::Cursor::new(&fixture.bytes),
+        &identities(&fixture.key),
+        Limits::default(),
+    )
+    .unwrap()
+    .metadata;
+    assert!(original.elements.consent);
+    let consent_chunk = fixture
+        .batches
+        .iter()
+        .find(|(_, records)| records.iter().any(|r| matches!(r, Record::Consent(_))))
+        .unwrap()
+        .0;
+    let mut bytes = fixture.bytes.clone();
+    flip(&mut bytes, fixture.offsets[consent_chunk as usize] + 18 + 3);
+    let before = keepsake::body::records::now_ns();
+    let (_, records) = fixture.salvage("consent-dropped", &bytes);
+    assert!(records.iter().all(|r| !matches!(r, Record::Consent(_))));
+
+    let out = fixture.root.join("consent-dropped-salvaged.ksk");
+    for (what, metadata, record) in [
+        {
+            let summary = keepsake::read_summary(
+                File::open(&out).unwrap(),
+                &identities(&fixture.key),
+                Limits::default(),
+            )
+            .unwrap();
+            ("summary", summary.metadata, summary.salvage.flatten())
+        },
+        {
+            let mut reader = ArchiveReader::new(
+                File::open(&out).unwrap(),
+                &identities(&fixture.key),
+                Limits::default(),
+            )
+            .unwrap();
+            while reader.next_batch().unwrap().is_some() {}
+            let record = reader.salvage_record().flatten().cloned();
+            ("full read", reader.metadata().clone(), record)
+        },
+    ] {
+        assert!(
+            metadata.creator.ends_with(" salvage"),
+            "{what}: {}",
+            metadata.creator
+        );
+        assert!(metadata.created_at_ns >= before, "{what}");
+        assert_eq!(metadata.elements, original.elements, "{what}");
+        let record = record.unwrap_or_else(|| panic!("{what}: no salvage record"));
+        assert_eq!(record.original.as_ref(), Some(&original), "{what}");
+        assert_eq!(record.lost_chunks, vec![consent_chunk], "{what}");
+        assert_eq!(record.chunks_expected, Some(fixture.offsets.len() as u64));
+        assert_eq!(record.chunks_recovered, fixture.offsets.len() as u64 - 1);
+        assert!(!record.is_complete(), "{what}");
+    }
+
+    // An intact archive salvaged says so too, and loses nothing.
+    fixture.salvage("intact-again", &fixture.bytes);
+    let summary = keepsake::read_summary(
+        File::open(fixture.root.join("intact-again-salvaged.ksk")).unwrap(),
+        &identities(&fixture.key),
+        Limits::default(),
+    )
+    .unwrap();
+    let record = summary.salvage.flatten().unwrap();
+    assert!(record.is_complete(), "{record:?}");
+    assert_eq!(record.original, Some(original));
+}

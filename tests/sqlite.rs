@@ -541,7 +541,10 @@ fn an_empty_database_round_trips_to_an_empty_archive() {
     let target = fixture.path("target.db");
     assert_eq!(
         import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap(),
-        ImportReport::default()
+        ImportReport {
+            opened_with: Some(keepsake::crypto::OpenedWith::RawKey),
+            ..ImportReport::default()
+        }
     );
     assert_eq!(digests(&source, true), digests(&target, true));
 }

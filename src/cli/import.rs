@@ -22,6 +22,10 @@ pub(crate) struct ImportJson<'a> {
     pub(crate) database: Cow<'a, str>,
     pub(crate) inserted: Counts,
     pub(crate) skipped: Counts,
+    pub(crate) signature: &'static str,
+    pub(crate) signer: Option<String>,
+    /// Whether the writer is known (spec §11.3).
+    pub(crate) sender_authenticated: bool,
     pub(crate) elapsed_ms: u64,
 }
 
@@ -63,6 +67,10 @@ pub(crate) struct PartialImportJson<'a> {
     pub(crate) used_index: bool,
     pub(crate) chunks_decrypted: u64,
     pub(crate) chunks_total: u64,
+    pub(crate) signature: &'static str,
+    pub(crate) signer: Option<String>,
+    /// Whether the writer is known (spec §11.3).
+    pub(crate) sender_authenticated: bool,
     pub(crate) elapsed_ms: u64,
 }
 
@@ -100,6 +108,7 @@ pub fn import(
         duration_human(elapsed)
     );
     human.push_str(&import_table(inserted, skipped));
+    let sender_authenticated = signature_line(&report.import, &mut human);
     if report.seek.used_index {
         human.push_str(&format!(
             "decrypted {} of {} chunks, found through the archive's seek index\n",
@@ -123,9 +132,34 @@ pub fn import(
             used_index: report.seek.used_index,
             chunks_decrypted: report.seek.chunks_decrypted,
             chunks_total: report.seek.chunks_total,
+            signature: report.import.signature.word(),
+            signer: report
+                .import
+                .signature
+                .signer()
+                .map(|signer| signer.to_string()),
+            sender_authenticated,
             elapsed_ms: millis(elapsed),
         },
     )
+}
+
+/// Adds the signature line of an import's summary, warning on stderr when
+/// the writer is not authenticated (spec §11.3); says whether it is.
+fn signature_line(report: &ImportReport, human: &mut String) -> bool {
+    let sender_authenticated = report
+        .opened_with
+        .is_none_or(|opened_with| super::keys::check_sender(opened_with, &report.signature, None));
+    human.push_str(&format!(
+        "signature {}{}\n",
+        report.signature.describe(),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        }
+    ));
+    sender_authenticated
 }
 
 /// The inserted / skipped table of an import's summary.
@@ -166,6 +200,7 @@ pub(crate) fn import_all(
     if inserted.total() == 0 && skipped.total() > 0 {
         human.push_str("(everything was already in the database)\n");
     }
+    let sender_authenticated = signature_line(&report, &mut human);
     Report::new(
         human,
         &ImportJson {
@@ -175,6 +210,9 @@ pub(crate) fn import_all(
             database: db.to_string_lossy(),
             inserted,
             skipped,
+            signature: report.signature.word(),
+            signer: report.signature.signer().map(|signer| signer.to_string()),
+            sender_authenticated,
             elapsed_ms: millis(elapsed),
         },
     )

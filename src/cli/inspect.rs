@@ -36,18 +36,28 @@ pub(crate) struct InspectJson<'a> {
     /// The seek index's chunk number, when the trailer points to one.
     pub(crate) seek_index_chunk: Option<u64>,
     pub(crate) signature: &'static str,
+    pub(crate) signature_scheme: u8,
     pub(crate) signer: Option<String>,
+    /// The kind of key slot that opened the archive.
+    pub(crate) opened_with: &'static str,
+    /// Whether the writer is known: false for an archive opened with an
+    /// X25519 identity unless a trusted signer was required and matched.
+    pub(crate) sender_authenticated: bool,
+    /// What the salvage record says, for an archive written by salvage.
+    pub(crate) salvaged_from: Option<super::salvage::SalvagedFromJson>,
 }
 
 /// The signature status in words, for people.
 pub(crate) fn signature_human(status: &SignatureStatus) -> String {
-    match status {
-        SignatureStatus::Unsigned => "unsigned".to_owned(),
-        SignatureStatus::Valid(signer) => format!("signed by {signer}, valid"),
-        SignatureStatus::Invalid(signer) => format!("signed by {signer}, INVALID"),
-        SignatureStatus::UnknownScheme(scheme) => {
-            format!("signed with unknown scheme {scheme} (not checked)")
-        }
+    status.describe()
+}
+
+/// What opened the archive, for people.
+fn opened_human(opened_with: keepsake::OpenedWith) -> &'static str {
+    match opened_with {
+        keepsake::OpenedWith::RawKey => "a raw key",
+        keepsake::OpenedWith::Passphrase => "a passphrase",
+        keepsake::OpenedWith::X25519 => "an X25519 identity",
     }
 }
 
@@ -117,10 +127,21 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
             )
         });
     }
+    let opened_with = summary.opened.opened_with();
+    let sender_authenticated = super::keys::check_sender(opened_with, &summary.signature, None);
     human.push_str(&format!(
-        "signature {}\n",
-        signature_human(&summary.signature)
+        "signature {}\nopened    with {}{}\n",
+        signature_human(&summary.signature),
+        opened_human(opened_with),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        },
     ));
+    let (salvage_human, salvaged_from) =
+        super::salvage::salvaged_from(summary.salvage.as_ref().map(Option::as_ref));
+    human.push_str(&salvage_human);
     human.push_str(
         "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
     );
@@ -147,7 +168,11 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
                 .filter(|&chunk| chunk != 0),
             plaintext_bytes: trailer.map(|trailer| trailer.plaintext_bytes),
             signature: summary.signature.word(),
+            signature_scheme: summary.signature.scheme(),
             signer: summary.signature.signer().map(|signer| signer.to_string()),
+            opened_with: opened_with.word(),
+            sender_authenticated,
+            salvaged_from,
         },
     )
 }
@@ -169,7 +194,11 @@ pub(crate) struct VerifyJson<'a> {
     pub(crate) pages: u64,
     pub(crate) time_range: Option<TimeRange>,
     pub(crate) signature: &'static str,
+    pub(crate) signature_scheme: u8,
     pub(crate) signer: Option<String>,
+    pub(crate) opened_with: &'static str,
+    pub(crate) sender_authenticated: bool,
+    pub(crate) salvaged_from: Option<super::salvage::SalvagedFromJson>,
     pub(crate) elapsed_ms: u64,
 }
 
@@ -212,14 +241,27 @@ pub fn verify(
         )?;
     }
     let counts = Counts::from(&report.trailer);
+    let sender_authenticated =
+        super::keys::check_sender(report.opened_with, &report.signature, trusted.as_ref());
     let mut human = format!(
-        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n",
+        "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n  opened    with {}{}\n",
         archive.display(),
         report.chunks,
         bytes_human(report.bytes),
         duration_human(elapsed),
         signature_human(&report.signature),
+        opened_human(report.opened_with),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        },
     );
+    let (salvage_human, salvaged_from) =
+        super::salvage::salvaged_from(report.salvage.as_ref().map(Option::as_ref));
+    for line in salvage_human.lines() {
+        human.push_str(&format!("  {line}\n"));
+    }
     if report.metadata.mode == ArchiveMode::Pages {
         human.push_str(&format!(
             "  pages     {} SQLite pages of a whole-database snapshot\n",
@@ -250,7 +292,11 @@ pub fn verify(
             pages: report.trailer.pages,
             time_range: TimeRange::new(report.trailer.time_range),
             signature: report.signature.word(),
+            signature_scheme: report.signature.scheme(),
             signer: report.signature.signer().map(|signer| signer.to_string()),
+            opened_with: report.opened_with.word(),
+            sender_authenticated,
+            salvaged_from,
             elapsed_ms: millis(elapsed),
         },
     )

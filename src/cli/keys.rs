@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use zeroize::Zeroizing;
 
+use keepsake::crypto::OpenedWith;
+use keepsake::crypto::signature::sender_authenticated;
 use keepsake::{
-    Argon2Params, Identity, Passphrase, Recipient, Signer, SigningKey, X25519Identity,
-    X25519Recipient,
+    Argon2Params, Identity, Passphrase, Recipient, SignatureStatus, Signer, SigningKey,
+    X25519Identity, X25519Recipient,
 };
 
 use super::exit::{Direction, FAILURE, Failure};
@@ -75,7 +77,7 @@ impl WriteFor {
     pub fn recipients(&self) -> Result<Vec<Recipient>, Failure> {
         let mut out = Vec::new();
         for path in &self.key_file {
-            out.push(Recipient::raw_key(read_key(path)?));
+            out.push(Recipient::raw_key(read_new_key(path)?));
         }
         if let Some(var) = &self.passphrase_env {
             out.push(Recipient::passphrase(
@@ -87,6 +89,25 @@ impl WriteFor {
             out.push(Recipient::x25519(parse_recipient(text)?));
         }
         Ok(out)
+    }
+}
+
+/// Reads a key file that a new archive or slot will be made for: raw bytes
+/// that do not look random are refused (spec §4.5.5), since a guessable raw
+/// key can be found offline at one fast hash per guess.
+pub fn read_new_key(path: &Path) -> Result<keepsake::ArchiveKey, Failure> {
+    let (key, form) = super::read_key_file(path)?;
+    match form {
+        keepsake::KeyFileForm::Implausible(why) => Err(Failure::library(
+            keepsake::Error::InvalidKey {
+                reason: format!(
+                    "{why}; a new archive is never made for such a key (for a phrase a person remembers, use --passphrase-env)"
+                ),
+            },
+            Direction::Reading,
+        )
+        .context(format!("key file {}", path.display()))),
+        _ => Ok(key),
     }
 }
 
@@ -200,4 +221,24 @@ fn exists(path: &Path) -> Failure {
         ),
     )
     .hint("choose another --out, or delete the old key once no archive needs it")
+}
+
+/// Whether the archive's writer is known (spec §11.3), warning on stderr
+/// when it is not: anyone who knows the recipient string can write an
+/// archive that an X25519 identity opens. `trusted` is the signer the command
+/// required and checked, if any.
+pub(crate) fn check_sender(
+    opened_with: OpenedWith,
+    signature: &SignatureStatus,
+    trusted: Option<&Signer>,
+) -> bool {
+    let authenticated = sender_authenticated(opened_with, signature, trusted);
+    if !authenticated {
+        eprintln!(
+            "keepsake: warning: this archive opened with an X25519 identity, whose recipient string anyone may know: \
+             nothing shows who wrote it (signature: {}). Require a signer you trust with --trusted-signer.",
+            signature.describe()
+        );
+    }
+    authenticated
 }

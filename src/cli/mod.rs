@@ -13,6 +13,7 @@ mod keygen;
 pub mod keys;
 pub mod pages;
 pub mod progress_bar;
+pub mod rekey;
 pub mod salvage;
 mod sample;
 pub mod slots;
@@ -215,9 +216,25 @@ fn mode_name(mode: ArchiveMode) -> &'static str {
     }
 }
 
-/// Reads a key file: 64 hexadecimal characters (a trailing newline allowed)
-/// or 32 raw bytes.
+/// Reads a key file to open an archive with: the text form, or 32 raw bytes
+/// (spec §4.5.5). Raw bytes that do not look random are accepted, since an
+/// archive may already depend on them, with a loud warning on stderr.
 pub fn read_key(path: &Path) -> Result<ArchiveKey, Failure> {
+    let (key, form) = read_key_file(path)?;
+    if let keepsake::KeyFileForm::Implausible(why) = form {
+        eprintln!(
+            "keepsake: warning: key file {}: {why}. Anyone holding an archive made for it can test guesses offline, \
+             one fast hash each. Move its archives to a random key: `keepsake keygen --out NEW.key`, then \
+             `keepsake rekey ARCHIVE --out NEW --key-file {} --to-key-file NEW.key`.",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
+/// Reads a key file and says what it looked like.
+pub(crate) fn read_key_file(path: &Path) -> Result<(ArchiveKey, keepsake::KeyFileForm), Failure> {
     let file = File::open(path).map_err(|error| {
         let failure = Failure::io("read key file", path, &error);
         if error.kind() == ErrorKind::NotFound {
@@ -237,7 +254,7 @@ pub fn read_key(path: &Path) -> Result<ArchiveKey, Failure> {
             ),
         })
     } else {
-        ArchiveKey::from_key_file(&contents)
+        ArchiveKey::read_key_file(&contents)
     };
     key.map_err(|error| {
         Failure::library(error, Direction::Reading).context(format!("key file {}", path.display()))

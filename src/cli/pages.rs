@@ -118,6 +118,10 @@ struct RestoreJson<'a> {
     page_size: u32,
     database_pages: u32,
     pages: u64,
+    signature: &'static str,
+    signer: Option<String>,
+    /// Whether the writer is known (spec §11.3).
+    sender_authenticated: bool,
     elapsed_ms: u64,
 }
 
@@ -147,10 +151,12 @@ pub fn restore(
         )
     })
     .map_err(|error| {
-        let records = matches!(
-            keepsake_sqlite::archive_metadata(archive, &identities),
-            Ok(summary) if summary.metadata.mode == ArchiveMode::Records
-        );
+        // Only a mode mismatch is worth a second look at the header.
+        let records = matches!(error, keepsake::Error::InvalidInput { .. })
+            && matches!(
+                keepsake_sqlite::archive_metadata(archive, &identities),
+                Ok(summary) if summary.metadata.mode == ArchiveMode::Records
+            );
         let failure = library_failure(
             error,
             Direction::Reading,
@@ -166,8 +172,10 @@ pub fn restore(
         }
     })?;
     let elapsed = started.elapsed();
+    let sender_authenticated =
+        super::keys::check_sender(report.opened_with, &report.signature, None);
     let human = format!(
-        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), integrity check ok\n",
+        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), integrity check ok\n  signature {}{}\n",
         archive.display(),
         out.display(),
         bytes_human(report.bytes),
@@ -175,6 +183,12 @@ pub fn restore(
         report.pages,
         report.database_pages,
         report.page_size,
+        report.signature.describe(),
+        if sender_authenticated {
+            ""
+        } else {
+            "; the writer is not authenticated"
+        },
     );
     Report::new(
         human,
@@ -187,6 +201,9 @@ pub fn restore(
             page_size: report.page_size,
             database_pages: report.database_pages,
             pages: report.pages,
+            signature: report.signature.word(),
+            signer: report.signature.signer().map(|signer| signer.to_string()),
+            sender_authenticated,
             elapsed_ms: millis(elapsed),
         },
     )

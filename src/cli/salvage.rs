@@ -122,7 +122,7 @@ pub fn salvage(archive: &Path, out: &Path, key_file: &Path) -> Result<Report, Fa
         ));
     }
     if report.metadata_lost {
-        human.push_str("the metadata chunk was lost: the new archive has fresh metadata\n");
+        human.push_str("the metadata chunk was lost: the new archive's salvage record cannot name the original's creator or creation time\n");
     }
     if !report.lost.is_empty() {
         human.push_str("lost:\n");
@@ -173,4 +173,96 @@ pub fn salvage(archive: &Path, out: &Path, key_file: &Path) -> Result<Report, Fa
         ));
     }
     Ok(report_out)
+}
+
+/// What an archive's salvage record says (spec §6.7), for inspect and verify.
+#[derive(Serialize)]
+pub(crate) struct SalvagedFromJson {
+    /// Whether the record decoded; nothing else is known when it did not.
+    readable: bool,
+    original_creator: Option<String>,
+    original_created_at_ns: Option<i64>,
+    original_created_at: Option<String>,
+    chunks_expected: Option<u64>,
+    chunks_recovered: Option<u64>,
+    lost_chunks: Vec<u64>,
+    truncated_at: Option<u64>,
+    trailing_bytes: Option<u64>,
+    messages_dropped: Option<u64>,
+    complete: Option<bool>,
+}
+
+/// The "salvaged" line and JSON of an archive that is a salvage's output,
+/// or nothing for one that is not.
+pub(crate) fn salvaged_from(
+    record: Option<Option<&keepsake::body::salvage_record::SalvageRecord>>,
+) -> (String, Option<SalvagedFromJson>) {
+    let Some(record) = record else {
+        return (String::new(), None);
+    };
+    let Some(record) = record else {
+        return (
+            "salvaged  yes, but its salvage record does not decode\n".to_owned(),
+            Some(SalvagedFromJson {
+                readable: false,
+                original_creator: None,
+                original_created_at_ns: None,
+                original_created_at: None,
+                chunks_expected: None,
+                chunks_recovered: None,
+                lost_chunks: Vec::new(),
+                truncated_at: None,
+                trailing_bytes: None,
+                messages_dropped: None,
+                complete: None,
+            }),
+        );
+    };
+    let original = record.original.as_ref();
+    let mut human = match original {
+        Some(original) => format!(
+            "salvaged  from a damaged archive created {} by {}\n",
+            super::units::time_human(original.created_at_ns),
+            original.creator
+        ),
+        None => "salvaged  from a damaged archive whose metadata was lost\n".to_owned(),
+    };
+    let expected = record
+        .chunks_expected
+        .map_or("an unknown number of".to_owned(), |count| count.to_string());
+    human.push_str(&format!(
+        "          {} of {expected} chunks recovered",
+        record.chunks_recovered
+    ));
+    if !record.lost_chunks.is_empty() {
+        let lost: Vec<String> = record.lost_chunks.iter().map(u64::to_string).collect();
+        human.push_str(&format!("; lost chunks {}", lost.join(", ")));
+    }
+    if let Some(at) = record.truncated_at {
+        human.push_str(&format!("; cut off at byte {at}"));
+    }
+    if record.messages_dropped > 0 {
+        human.push_str(&format!(
+            "; {} messages dropped with their conversation",
+            record.messages_dropped
+        ));
+    }
+    human.push('\n');
+    (
+        human,
+        Some(SalvagedFromJson {
+            readable: true,
+            original_creator: original.map(|original| original.creator.clone()),
+            original_created_at_ns: original.map(|original| original.created_at_ns),
+            original_created_at: original
+                .and_then(|original| super::units::rfc3339(original.created_at_ns)),
+            chunks_expected: record.chunks_expected,
+            chunks_recovered: Some(record.chunks_recovered),
+            lost_chunks: record.lost_chunks.clone(),
+            truncated_at: record.truncated_at,
+            trailing_bytes: Some(record.trailing_bytes),
+            messages_dropped: Some(record.messages_dropped),
+            complete: Some(record.is_complete()),
+        }),
+    )
 }

@@ -10,7 +10,7 @@ use keepsake::{Argon2Params, Recipient, SlotSelector};
 
 use super::exit::{Direction, Failure};
 use super::keys::{OpenWith, parse_recipient, passphrase_from_env};
-use super::{Report, existing_file, library_failure, read_key, refuse_existing};
+use super::{Report, existing_file, library_failure, refuse_existing};
 
 /// The one slot `slots add` adds.
 #[derive(Debug)]
@@ -86,7 +86,15 @@ struct EditJson<'a> {
     archive: Cow<'a, str>,
     out: Cow<'a, str>,
     key_slots: usize,
+    /// Whether a key that opened the original is shut out of the copy: never,
+    /// for a slot edit, which keeps the file key (spec §4.6, §11.3).
+    revokes: bool,
 }
+
+/// What `slots remove` does not do, said where the user reads it.
+const NOT_A_REVOCATION: &str = "this does not revoke the removed key: the file key is unchanged, so the removed key still opens\n\
+     the original and every other copy, and whoever kept the file key or an old copy can read this one.\n\
+     To shut a key out, make a copy under a new file key: `keepsake rekey`\n";
 
 fn edited(
     command: &'static str,
@@ -95,19 +103,24 @@ fn edited(
     key_slots: usize,
     done: &str,
 ) -> Result<Report, Failure> {
+    let mut human = format!(
+        "wrote {}: {done}; it now has {key_slots} key slots\n\
+         (the original {} is unchanged)\n",
+        out.display(),
+        archive.display()
+    );
+    if command == "slots remove" {
+        human.push_str(NOT_A_REVOCATION);
+    }
     Report::new(
-        format!(
-            "wrote {}: {done}; it now has {key_slots} key slots\n\
-             (the original {} is unchanged)\n",
-            out.display(),
-            archive.display()
-        ),
+        human,
         &EditJson {
             ok: true,
             command,
             archive: archive.to_string_lossy(),
             out: out.to_string_lossy(),
             key_slots,
+            revokes: false,
         },
     )
 }
@@ -132,7 +145,7 @@ pub fn add(
     check_paths(archive, out)?;
     let identities = open_with.identities()?;
     let recipient = match new {
-        NewSlot::KeyFile(path) => Recipient::raw_key(read_key(path)?),
+        NewSlot::KeyFile(path) => Recipient::raw_key(super::keys::read_new_key(path)?),
         NewSlot::PassphraseEnv(var) => {
             Recipient::passphrase(passphrase_from_env(var)?, Argon2Params::DEFAULT)
         }

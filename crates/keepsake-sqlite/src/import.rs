@@ -8,9 +8,10 @@ use std::path::Path;
 use rusqlite::TransactionBehavior;
 
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Record};
-use keepsake::crypto::Identity;
+use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::crypto::signature::SignatureStatus;
-use keepsake::error::{Error, Result};
+use keepsake::crypto::{Identity, OpenedWith};
+use keepsake::error::{Error, Limit, Result};
 use keepsake::format::Trailer;
 use keepsake::limits::Limits;
 use keepsake::progress::{Phase, Progress, Tracker};
@@ -44,6 +45,13 @@ pub struct VerifyReport {
     /// What the trailer's signature block says; a bad signature does not
     /// fail verification here (spec §6.6.3).
     pub signature: SignatureStatus,
+    /// The kind of key slot that opened the archive: with the signature, it
+    /// tells whether the writer is known (spec §11.3,
+    /// [`sender_authenticated`](keepsake::crypto::signature::sender_authenticated)).
+    pub opened_with: OpenedWith,
+    /// The salvage record, when the archive is a salvage's output (spec
+    /// §6.7): `Some(None)` when it does not decode.
+    pub salvage: Option<Option<SalvageRecord>>,
 }
 
 /// Reads and authenticates a whole archive, as an import would, and writes
@@ -59,10 +67,10 @@ pub fn verify_archive_with(
     identities: &[Identity],
     progress: &Progress,
 ) -> Result<VerifyReport> {
-    let mut tracker = reading_tracker(archive, identities, progress, Phase::Verify);
+    let (mut tracker, identities) = reading_tracker(archive, identities, progress, Phase::Verify)?;
     // Checks every record as an import would, without building them.
     let mut reader =
-        ArchiveReader::checking_only(File::open(archive)?, identities, Limits::default())?;
+        ArchiveReader::checking_only(File::open(archive)?, &identities, Limits::default())?;
     // Records, or pages in a pages archive.
     let mut records = 0;
     while let Some(checked) = reader.check_next()? {
@@ -75,33 +83,60 @@ pub fn verify_archive_with(
         .trailer()
         .cloned()
         .ok_or_else(|| Error::invalid("the reader ended without a trailer"))?;
-    let signature = SignatureStatus::of(&reader.header().prelude.to_bytes(), &trailer);
+    let signature = reader.header().signature_status(&trailer);
     Ok(VerifyReport {
         bytes: reader.bytes_read(),
         chunks: reader.chunks_read(),
         signature,
+        opened_with: reader.header().opened.opened_with(),
+        salvage: reader.salvage_record().map(|record| record.cloned()),
         trailer,
         metadata: reader.metadata().clone(),
     })
 }
 
 /// A tracker for reading `archive`, with its size and, when its trailer can
-/// be read from the end of the file, its record count as totals.
-fn reading_tracker(
+/// be read from the end of the file, its record count (or page count) as
+/// totals; and the identities for the full read. Once the summary has opened
+/// the header, the full read opens it with the recovered file key, so a
+/// passphrase archive costs one Argon2id run per slot tried and command
+/// (spec §4.5.1). An error from the key slots is returned at once: the full
+/// read would only repeat the work to meet it again.
+pub(crate) fn reading_tracker(
     archive: &Path,
     identities: &[Identity],
     progress: &Progress,
     phase: Phase,
-) -> Tracker {
+) -> Result<(Tracker, Vec<Identity>)> {
     let mut tracker = progress.track(phase);
-    // A summary that fails here fails the full read too, which reports it.
-    let summary = archive_metadata(archive, identities).ok();
+    let summary = match archive_metadata(archive, identities) {
+        Ok(summary) => Some(summary),
+        Err(error @ (Error::WrongKey | Error::NoSupportedSlot | Error::HeaderCorrupt { .. })) => {
+            return Err(error);
+        }
+        Err(
+            error @ Error::LimitExceeded {
+                what:
+                    Limit::Argon2Memory
+                    | Limit::Argon2Passes
+                    | Limit::Argon2Lanes
+                    | Limit::PassphraseSlots,
+                ..
+            },
+        ) => return Err(error),
+        // Damage past the header: the full read finds and reports it exactly.
+        Err(_) => None,
+    };
     let records = summary
         .as_ref()
         .and_then(|summary| summary.trailer.as_ref())
         .map(|trailer| trailer.conversations + trailer.messages + trailer.consent + trailer.pages);
+    let identities = match &summary {
+        Some(summary) => vec![Identity::Opened(summary.opened.clone())],
+        None => identities.to_vec(),
+    };
     tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
-    tracker
+    Ok((tracker, identities))
 }
 
 fn open_archive(archive: &Path, identities: &[Identity]) -> Result<ArchiveReader<File>> {
@@ -128,6 +163,11 @@ pub struct ImportReport {
     pub messages: KindCounts,
     /// Consent records.
     pub consent: KindCounts,
+    /// What the trailer's signature block says (spec §6.6.3).
+    pub signature: SignatureStatus,
+    /// The kind of key slot that opened the archive (spec §11.3); `None`
+    /// only in a report built by hand.
+    pub opened_with: Option<OpenedWith>,
 }
 
 /// Imports an archive into the database at `db` (created, with
@@ -153,15 +193,15 @@ pub fn import_archive_with(
     db: &Path,
     progress: &Progress,
 ) -> Result<ImportReport> {
-    let mut tracker = reading_tracker(archive, identities, progress, Phase::Import);
+    let (mut tracker, identities) = reading_tracker(archive, identities, progress, Phase::Import)?;
     // A wrong key or a damaged header fails here, before the database is touched.
-    let mut reader = open_archive(archive, identities)?;
+    let mut reader = open_archive(archive, &identities)?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
         ));
     }
-    let report = import_into(db, &mut |insert| {
+    let mut report = import_into(db, &mut |insert| {
         let mut records = 0;
         while let Some(batch) = reader.next_batch()? {
             for record in &batch {
@@ -174,6 +214,10 @@ pub fn import_archive_with(
         tracker.update(reader.bytes_read(), records, reader.chunks_read())
     })?;
     tracker.finish();
+    if let Some(trailer) = reader.trailer() {
+        report.signature = reader.header().signature_status(trailer);
+    }
+    report.opened_with = Some(reader.header().opened.opened_with());
     Ok(report)
 }
 
@@ -252,9 +296,13 @@ pub fn import_selected(
             "this archive holds database pages, not records; it cannot be imported row by row",
         ));
     }
+    // A read through the index checks no trailer against the chunks, but the
+    // trailer itself is authentic: its signature block says what it says.
+    let signature = seekable.header().signature_status(seekable.trailer());
+    let opened_with = Some(seekable.header().opened.opened_with());
     if seekable.index().is_some() {
         let mut seek = SeekReport::default();
-        let import = import_into(db, &mut |insert| {
+        let mut import = import_into(db, &mut |insert| {
             let mut records = 0;
             seek = seekable
                 .read_selected(selection, &mut |record| {
@@ -265,12 +313,16 @@ pub fn import_selected(
             tracker.update(0, records, seek.chunks_decrypted)
         })?;
         tracker.finish();
+        import.signature = signature;
+        import.opened_with = opened_with;
         return Ok(PartialImportReport { import, seek });
     }
     let total = seekable.trailer().chunk_count + 1;
+    // The header is opened once: the full read reuses the recovered key.
+    let identities = [Identity::Opened(seekable.header().opened.clone())];
     drop(seekable);
-    let mut reader = ArchiveReader::new(File::open(archive)?, identities, Limits::default())?;
-    let import = import_into(db, &mut |insert| {
+    let mut reader = ArchiveReader::new(File::open(archive)?, &identities, Limits::default())?;
+    let mut import = import_into(db, &mut |insert| {
         let mut filter = Filter::new(selection);
         let mut records = 0;
         while let Some(batch) = reader.next_batch()? {
@@ -282,6 +334,8 @@ pub fn import_selected(
         tracker.update(reader.bytes_read(), records, reader.chunks_read())
     })?;
     tracker.finish();
+    import.signature = signature;
+    import.opened_with = opened_with;
     Ok(PartialImportReport {
         import,
         seek: SeekReport {

@@ -389,6 +389,10 @@ pub struct RestoreReport {
     pub pages: u64,
     /// The restored database's length in bytes.
     pub bytes: u64,
+    /// What the trailer's signature block says (spec §6.6.3).
+    pub signature: keepsake::SignatureStatus,
+    /// The kind of key slot that opened the archive (spec §11.3).
+    pub opened_with: keepsake::crypto::OpenedWith,
 }
 
 /// Rebuilds the database a pages archive holds as a new file at `out_db`,
@@ -407,18 +411,9 @@ pub fn restore_database(
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
     let pending = PendingFile::beside(out_db)?;
-    let mut tracker = options.progress.track(Phase::Restore);
-    let summary =
-        keepsake::stream::reader::read_summary(File::open(archive)?, identities, Limits::default())
-            .ok();
-    tracker.set_totals(
-        summary.as_ref().map(|summary| summary.archive_bytes),
-        summary
-            .as_ref()
-            .and_then(|summary| summary.trailer.as_ref())
-            .map(|trailer| trailer.pages),
-    );
-    let mut reader = ArchiveReader::new(File::open(archive)?, identities, Limits::default())?;
+    let (mut tracker, identities) =
+        crate::import::reading_tracker(archive, identities, &options.progress, Phase::Restore)?;
+    let mut reader = ArchiveReader::new(File::open(archive)?, &identities, Limits::default())?;
     if reader.metadata().mode != ArchiveMode::Pages {
         return Err(Error::invalid(
             "this archive holds records, not database pages; use import to add them to a database",
@@ -450,11 +445,16 @@ pub fn restore_database(
         check_integrity(&temp_path)?;
         // The last chance to cancel: after the rename the database exists.
         tracker.update(reader.bytes_read(), pages, reader.chunks_read())?;
+        let trailer = reader
+            .trailer()
+            .ok_or_else(|| Error::invalid("the reader ended without a trailer"))?;
         Ok(RestoreReport {
             page_size,
             database_pages,
             pages,
             bytes,
+            signature: reader.header().signature_status(trailer),
+            opened_with: reader.header().opened.opened_with(),
         })
     })();
     let result = result.and_then(|report| {

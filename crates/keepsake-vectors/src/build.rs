@@ -141,8 +141,20 @@ impl Build {
         let (mut header, keys) = seal_header(limits, recipients, &mut rng).expect("vector header");
         edit(&mut header, &mut rng);
         header.mac = keys.mac(&header).expect("vector header");
+        Build::started(name, rng, &header, keys, options)
+    }
+
+    /// An archive whose sealed `header` is written as it is, with no chunk
+    /// written yet and no seek index.
+    pub(crate) fn started(
+        name: &str,
+        rng: ChaCha20Rng,
+        header: &Header,
+        keys: keepsake::crypto::HeaderKeys,
+        options: &WriterOptions,
+    ) -> Build {
         let mut writer =
-            ArchiveWriter::start(Vec::new(), &header, keys, options).expect("vector header");
+            ArchiveWriter::start(Vec::new(), header, keys, options).expect("vector header");
         writer.without_index();
         Build {
             name: name.to_owned(),
@@ -150,8 +162,8 @@ impl Build {
             writer,
             header: HeaderFacts {
                 key_slots: header.slots.len(),
-                max_chunk_size: limits.0,
-                max_record_size: limits.1,
+                max_chunk_size: header.prelude.max_chunk_size,
+                max_record_size: header.prelude.max_record_size,
             },
             metadata: metadata(),
             chunks: Vec::new(),
@@ -248,6 +260,22 @@ impl Build {
         self.finish_with(|_| {})
     }
 
+    /// Writes `index` as the seek index chunk, then ends the archive with a
+    /// trailer that points to it, its offset moved by `offset_shift`.
+    pub(crate) fn finish_with_index(
+        mut self,
+        index: &keepsake::body::index::SeekIndex,
+        offset_shift: u64,
+    ) -> Built {
+        let index_offset = self.writer.bytes_written();
+        let index_chunk = self.chunks.len() as u64;
+        self.chunk(ChunkKind::INDEX, index.to_bytes().expect("vector index"));
+        self.finish_with(|trailer| {
+            trailer.index_chunk = index_chunk;
+            trailer.index_offset = index_offset + offset_shift;
+        })
+    }
+
     /// Ends the archive with the trailer the writer would write, changed by `edit`.
     pub(crate) fn finish_with(mut self, edit: impl FnOnce(&mut Trailer)) -> Built {
         let mut trailer = self.trailer();
@@ -335,6 +363,7 @@ impl Built {
             seek: None,
             opener: VectorOpener::RawKey,
             signature: None,
+            salvage: None,
         }
     }
 

@@ -273,23 +273,15 @@ pub(crate) fn extension_vectors(out: &mut Vec<Vector>) {
             let last = index.chunks.last_mut().expect("entries");
             last.offset += 1;
         }
-        let index_offset = build.writer.bytes_written();
         let index_chunk = build.chunks.len() as u64;
-        build.chunk(ChunkKind::INDEX, index.to_bytes().expect("vector index"));
-        let pointed = match defect {
-            IndexDefect::TrailerOffset => index_offset + 1,
-            _ => index_offset,
-        };
+        let shift = u64::from(defect == IndexDefect::TrailerOffset);
         let seek = match defect {
             IndexDefect::None => Outcome::Success,
             _ => Outcome::ChunkFailure { chunk: index_chunk },
         };
         out.push(
             build
-                .finish_with(|trailer| {
-                    trailer.index_chunk = index_chunk;
-                    trailer.index_offset = pointed;
-                })
+                .finish_with_index(&index, shift)
                 .success(description)
                 .with_seek(seek),
         );

@@ -16,6 +16,7 @@
 use sha2::{Digest, Sha256};
 
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Record, encode_record};
+use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::crypto::signature::SignatureStatus;
 use keepsake::crypto::{ArchiveKey, Identity, Passphrase, X25519Identity};
 use keepsake::error::{Error, Limit};
@@ -25,12 +26,16 @@ mod batch;
 mod build;
 mod compression;
 mod content;
+mod duplicates;
 mod fixtures;
 mod frame;
 mod header;
+mod index_reads;
 mod manifest;
 pub mod pages;
 mod raw_slots;
+mod salvage_records;
+mod signatures;
 mod slots;
 mod trailer;
 mod zstd_frames;
@@ -39,6 +44,7 @@ use batch::*;
 use build::*;
 use compression::*;
 use content::*;
+pub use duplicates::{DUPLICATE_CONSENT_ENTITY, DUPLICATE_CONVERSATION, DUPLICATE_MESSAGE_ID};
 use fixtures::*;
 use frame::*;
 use header::*;
@@ -232,6 +238,10 @@ pub struct Vector {
     pub opener: VectorOpener,
     /// The signature status a reader must report, for the vectors that state one.
     pub signature: Option<SignatureStatus>,
+    /// The salvage record a reader that implements it must report (spec
+    /// §6.7), for the vectors that state one: `Some(None)` for one that does
+    /// not decode.
+    pub salvage: Option<Option<SalvageRecord>>,
 }
 
 /// The one identity a vector is read with.
@@ -258,6 +268,7 @@ impl Vector {
             seek: None,
             opener: VectorOpener::RawKey,
             signature: None,
+            salvage: None,
         }
     }
 
@@ -274,6 +285,11 @@ impl Vector {
 
     fn with_signature(mut self, status: SignatureStatus) -> Vector {
         self.signature = Some(status);
+        self
+    }
+
+    fn with_salvage(mut self, record: Option<SalvageRecord>) -> Vector {
+        self.salvage = Some(record);
         self
     }
 
@@ -351,6 +367,10 @@ pub fn all() -> Vec<Vector> {
     end_vectors(&base, &mut out);
     pages::page_vectors(&mut out);
     slots::vectors(&mut out);
+    signatures::vectors(&mut out);
+    salvage_records::vectors(&mut out);
+    duplicates::vectors(&mut out);
+    index_reads::vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();

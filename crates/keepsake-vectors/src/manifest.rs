@@ -1,6 +1,7 @@
 //! The published files: each vector's archive and records, and the manifest
 //! that states each one's expected outcome.
 
+use keepsake::body::salvage_record::SalvageRecord;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::{fs, io};
@@ -285,12 +286,59 @@ pub(crate) struct EntryJson {
     pub(crate) seek_chunk: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) signature: Option<SignatureJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) salvage_record: Option<SalvageRecordJson>,
+}
+
+/// The salvage record a reader that implements it must report (spec §6.7).
+#[derive(Serialize)]
+pub struct SalvageRecordJson {
+    /// Whether the body is one canonical value; the other fields are null when not.
+    pub readable: bool,
+    /// The damaged archive's metadata, null when lost.
+    pub original: Option<MetadataJson>,
+    /// Decimal string or null.
+    pub chunks_expected: Option<String>,
+    /// Decimal string.
+    pub chunks_recovered: Option<String>,
+    /// Decimal strings.
+    pub lost_chunks: Option<Vec<String>>,
+    /// Decimal string or null.
+    pub truncated_at: Option<String>,
+    /// Decimal string.
+    pub trailing_bytes: Option<String>,
+    /// Decimal string.
+    pub messages_dropped: Option<String>,
+}
+
+impl SalvageRecordJson {
+    /// The JSON form of a salvage record, or of one that does not decode.
+    pub fn of(record: Option<&SalvageRecord>) -> SalvageRecordJson {
+        SalvageRecordJson {
+            readable: record.is_some(),
+            original: record
+                .and_then(|record| record.original.as_ref())
+                .map(MetadataJson::of),
+            chunks_expected: record
+                .and_then(|record| record.chunks_expected)
+                .map(|count| count.to_string()),
+            chunks_recovered: record.map(|record| record.chunks_recovered.to_string()),
+            lost_chunks: record
+                .map(|record| record.lost_chunks.iter().map(u64::to_string).collect()),
+            truncated_at: record
+                .and_then(|record| record.truncated_at)
+                .map(|at| at.to_string()),
+            trailing_bytes: record.map(|record| record.trailing_bytes.to_string()),
+            messages_dropped: record.map(|record| record.messages_dropped.to_string()),
+        }
+    }
 }
 
 /// The signature status a reader must report (spec §6.6.3).
 #[derive(Serialize)]
 pub(crate) struct SignatureJson {
     pub(crate) status: &'static str,
+    pub(crate) scheme: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) signer: Option<String>,
 }
@@ -365,8 +413,13 @@ pub(crate) fn entry(vector: &Vector) -> EntryJson {
             Some(Outcome::ChunkFailure { chunk }) => Some(chunk),
             _ => None,
         },
+        salvage_record: vector
+            .salvage
+            .as_ref()
+            .map(|record| SalvageRecordJson::of(record.as_ref())),
         signature: vector.signature.map(|status| SignatureJson {
             status: status.word(),
+            scheme: status.scheme(),
             signer: status.signer().map(|signer| signer.to_string()),
         }),
     };

@@ -1,14 +1,12 @@
-//! Vectors for passphrase and X25519 slots and Ed25519 signatures (spec
-//! §4.5, §6.6.3). Each archive is opened by the one identity its manifest
-//! entry names (`key`, `passphrase` or `identity`); signature vectors state
-//! the status a reader must report.
+//! Vectors for passphrase and X25519 slots, and for the order in which a
+//! reader reports on slots (spec §4.1, §4.5). Each archive is opened by the
+//! one identity its manifest entry names (`key`, `passphrase` or `identity`).
 
 use super::{
     Build, Built, KEY, Outcome, SMALL_CHUNK, VectorOpener, base_batches, encoded_metadata,
     random_bytes, small,
 };
 use crate::Vector;
-use keepsake::crypto::signature::{SignatureStatus, SigningKey};
 use keepsake::crypto::slots::{Argon2Params, Passphrase, Recipient, X25519Identity};
 use keepsake::error::Limit;
 use keepsake::format::{ChunkKind, SlotEntry, slot_kind};
@@ -23,10 +21,6 @@ pub const ALICE: [u8; 32] = [0x41; 32];
 pub const BOB: [u8; 32] = [0x42; 32];
 /// An identity no vector is written for.
 pub const CAROL: [u8; 32] = [0x43; 32];
-/// The seed of the signing key of the signed vectors.
-pub const SIGNER: [u8; 32] = [0x53; 32];
-/// The seed of another signing key.
-pub const OTHER_SIGNER: [u8; 32] = [0x54; 32];
 
 fn passphrase(text: &str) -> Passphrase {
     Passphrase::new(text).expect("not empty")
@@ -176,33 +170,174 @@ pub(super) fn vectors(out: &mut Vec<Vector>) {
         .with_opener(VectorOpener::X25519(ALICE)),
     );
 
-    let signing = SigningKey::from_bytes(SIGNER);
-    let other = SigningKey::from_bytes(OTHER_SIGNER);
-    let signed = |name: &str, key: &SigningKey, flip: bool| {
-        let build = super::Build::new(name, &[KEY], &small());
-        let mut build = build;
-        build.batch(&base_batches()[0]);
-        let prelude = *build.writer.prelude();
-        build.finish_with(|trailer| {
-            key.sign(&prelude, trailer);
-            if flip {
-                trailer.signature[40] ^= 0x01;
+    order_vectors(out);
+}
+
+/// Which slot outcome a reader reports when several could apply (spec
+/// §4.5.3, §7.1 steps 5.5 to 6): passphrase slots count only when a
+/// passphrase is offered; the first skipped slot in slot order, and within a
+/// slot the first parameter out of bounds, names the limit; a slot of an
+/// implemented kind with the wrong length is a damaged header, whatever the
+/// identities and the other slots.
+fn order_vectors(out: &mut Vec<Vector>) {
+    let five_passphrase_slots =
+        |header: &mut keepsake::format::Header, rng: &mut rand_chacha::ChaCha20Rng| {
+            for _ in 0..5 {
+                header
+                    .slots
+                    .push(hostile_passphrase_slot(rng, Argon2Params::MINIMUM));
             }
-        })
-    };
+        };
+    let five = sealed(
+        "passphrase-slots-five",
+        &[Recipient::raw_key(super::key(KEY))],
+        five_passphrase_slots,
+    )
+    .finish();
     out.push(
-        signed("signed-ed25519", &signing, false)
-            .success("an archive signed with Ed25519 (scheme 1): the signature is valid")
-            .with_signature(SignatureStatus::Valid(signing.signer())),
+        renamed(&five, "passphrase-slots-five-given-wrong-raw-key")
+            .fails_at(
+                0,
+                "a raw-key slot and five passphrase slots within the Argon2 bounds, given a raw key that opens nothing and no passphrase: passphrase slots are not candidates, so the outcome is a wrong key",
+                Outcome::WrongKey,
+            )
+            .with_key(super::OTHER_KEY),
     );
     out.push(
-        signed("signed-ed25519-bad-signature", &signing, true)
-            .success("an Ed25519 signature block with one bit of R flipped: the archive reads, and its signature is reported invalid")
-            .with_signature(SignatureStatus::Invalid(signing.signer())),
+        renamed(&five, "passphrase-slots-five-given-wrong-passphrase")
+            .fails_at(
+                0,
+                "a raw-key slot and five passphrase slots within the Argon2 bounds, given a passphrase that opens none of the four computed: the fifth is never computed",
+                Outcome::LimitExceeded {
+                    limit: Limit::PassphraseSlots,
+                },
+            )
+            .with_opener(VectorOpener::Passphrase(WRONG_PASSPHRASE.to_owned())),
     );
     out.push(
-        signed("signed-ed25519-by-another-key", &other, false)
-            .success("an archive validly signed by another Ed25519 key: valid, by that key; a verifier trusting only the key of signed-ed25519 refuses it")
-            .with_signature(SignatureStatus::Valid(other.signer())),
+        renamed(&five, "passphrase-slots-five-opened-by-raw-key")
+            .success("a raw-key slot and five passphrase slots within the Argon2 bounds, opened by the raw key: no passphrase slot is computed")
+    );
+    out.push(
+        sealed(
+            "passphrase-slot-over-limit-given-wrong-identity",
+            &[recipient(ALICE)],
+            |header, rng| {
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        m_cost: 262_145,
+                        ..Argon2Params::DEFAULT
+                    },
+                ));
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "an X25519 slot and a passphrase slot whose m_cost is over the reader maximum, given an X25519 identity it has no slot for: the passphrase slot is not a candidate, so the outcome is a wrong key",
+            Outcome::WrongKey,
+        )
+        .with_opener(VectorOpener::X25519(CAROL)),
+    );
+    out.push(
+        sealed(
+            "passphrase-slots-several-out-of-bounds",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        p_cost: 5,
+                        ..Argon2Params::DEFAULT
+                    },
+                ));
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        m_cost: 262_145,
+                        t_cost: 1,
+                        p_cost: 1,
+                    },
+                ));
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a raw-key slot, a passphrase slot with p_cost 5, then one with m_cost 262145 and t_cost 1, given a passphrase: the first skipped slot in slot order names the limit, argon2 lanes",
+            Outcome::LimitExceeded {
+                limit: Limit::Argon2Lanes,
+            },
+        )
+        .with_opener(VectorOpener::Passphrase(PASSPHRASE.to_owned())),
+    );
+    out.push(
+        sealed(
+            "passphrase-slot-several-parameters-out-of-bounds",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                header.slots.push(hostile_passphrase_slot(
+                    rng,
+                    Argon2Params {
+                        m_cost: 262_145,
+                        t_cost: 11,
+                        p_cost: 0,
+                    },
+                ));
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a raw-key slot and a passphrase slot with m_cost, t_cost and p_cost all out of bounds, given a passphrase: within a slot the parameters are checked in the order m, t, p, so the limit is argon2 memory",
+            Outcome::LimitExceeded {
+                limit: Limit::Argon2Memory,
+            },
+        )
+        .with_opener(VectorOpener::Passphrase(PASSPHRASE.to_owned())),
+    );
+    out.push(
+        sealed(
+            "x25519-slot-79-bytes-beside-unknown-kind",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                header.slots = vec![
+                    SlotEntry {
+                        kind: 0x0010,
+                        name: String::new(),
+                        body: random_bytes(rng, 40),
+                    },
+                    SlotEntry {
+                        kind: slot_kind::X25519,
+                        name: String::new(),
+                        body: random_bytes(rng, 79),
+                    },
+                ];
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a slot of unassigned kind and an X25519 slot of 79 bytes instead of 80: the length of an implemented kind is checked before anything else about the slots, so the header is damaged, not without a supported slot",
+            Outcome::HeaderFailure(super::HeaderError::HeaderCorrupt),
+        ),
+    );
+    out.push(
+        sealed(
+            "passphrase-slot-75-bytes-given-raw-key",
+            &[Recipient::raw_key(super::key(KEY))],
+            |header, rng| {
+                let mut slot = hostile_passphrase_slot(rng, Argon2Params::MINIMUM);
+                slot.body.pop();
+                header.slots.push(slot);
+            },
+        )
+        .finish()
+        .fails_at(
+            0,
+            "a raw-key slot that the key opens and a passphrase slot of 75 bytes instead of 76: slot lengths are checked before any slot is tried, whatever the identities offered",
+            Outcome::HeaderFailure(super::HeaderError::HeaderCorrupt),
+        ),
     );
 }

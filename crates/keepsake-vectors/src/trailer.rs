@@ -111,7 +111,7 @@ pub(crate) fn trailer_vectors(out: &mut Vec<Vector>) {
             .success(
                 "a trailer whose signature block is scheme 1 (Ed25519) followed by random bytes: the signature is invalid, which a reader reports and does not fail on",
             )
-            .with_signature(SignatureStatus::Invalid(keepsake::crypto::signature::Signer(
+            .with_signature(SignatureStatus::InvalidUnbound(keepsake::crypto::signature::Signer(
                 signature[..32].try_into().expect("32 bytes"),
             ))),
     );

@@ -10,12 +10,12 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::format::{ChunkKind, Trailer};
 use keepsake::stream::decoder::HeaderInfo;
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveReader, Decoder, Error, Event, Identity, Item,
-    Limit, Limits, Passphrase, Record, SeekableArchive, SignatureStatus, X25519Identity,
-    read_summary,
+    Limit, Limits, Passphrase, Record, SeekableArchive, X25519Identity, read_summary,
 };
 use keepsake_vectors::{self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector};
 use serde_json::Value;
@@ -42,6 +42,8 @@ struct Reading {
     header: Option<HeaderInfo>,
     metadata: Option<ArchiveMetadata>,
     trailer: Option<Trailer>,
+    /// The salvage record at chunk 1, once read (spec §6.7).
+    salvage: Option<Option<SalvageRecord>>,
 }
 
 impl Reading {
@@ -52,6 +54,7 @@ impl Reading {
             header: None,
             metadata: None,
             trailer: None,
+            salvage: None,
         }
     }
 
@@ -87,6 +90,7 @@ fn read_whole(vector: &Vector, threads: usize) -> Reading {
             }
         }
         reading.trailer = reader.trailer().cloned();
+        reading.salvage = reader.salvage_record().map(|record| record.cloned());
         Ok(())
     })();
     reading.end(result)
@@ -112,6 +116,7 @@ fn read_byte_by_byte(vector: &Vector) -> Reading {
                     Some(Event::Metadata(metadata)) => reading.metadata = Some(metadata),
                     Some(Event::Records { records, .. }) => reading.released.extend(records),
                     Some(Event::End(trailer)) => reading.trailer = Some(trailer),
+                    Some(Event::Salvaged { record }) => reading.salvage = Some(record),
                     _ => {}
                 }
             }
@@ -138,6 +143,7 @@ fn read_checking_only(vector: &Vector) -> (Reading, usize) {
             checked += records as usize;
         }
         reading.trailer = reader.trailer().cloned();
+        reading.salvage = reader.salvage_record().map(|record| record.cloned());
         Ok(())
     })();
     (reading.end(result), checked)
@@ -183,6 +189,7 @@ fn check(vector: &Vector, path: &str, reading: &Reading) {
             Some(&expected.trailer),
             "{name} ({path})"
         );
+        assert_eq!(reading.salvage, vector.salvage, "{name} ({path}): salvage");
     }
 }
 
@@ -281,6 +288,7 @@ fn every_success_vector_summarises_to_its_trailer() {
         if let Some(status) = vector.signature {
             assert_eq!(summary.signature, status, "{}", vector.name);
         }
+        assert_eq!(summary.salvage, vector.salvage, "{}: salvage", vector.name);
         assert_eq!(
             summary.key_slots, expected.header.key_slots,
             "{}",
@@ -470,6 +478,7 @@ fn the_committed_manifest_describes_the_committed_files() {
 
         let mut released = Vec::new();
         let mut facts = None;
+        let mut salvage = None;
         let result = (|| {
             let mut reader = ArchiveReader::new(&bytes[..], &[identity], Limits::default())?;
             let header = reader.header().clone();
@@ -480,6 +489,7 @@ fn the_committed_manifest_describes_the_committed_files() {
                 }
             }
             facts = Some((header, metadata, reader.trailer().cloned().unwrap()));
+            salvage = reader.salvage_record().map(|record| record.cloned());
             Ok::<_, Error>(())
         })();
         let outcome = match &result {
@@ -509,14 +519,28 @@ fn the_committed_manifest_describes_the_committed_files() {
         if let Some((header, _, trailer)) = &facts
             && let Some(expected) = entry.get("signature")
         {
-            let status = SignatureStatus::of(&header.prelude.to_bytes(), trailer);
+            let status = header.signature_status(trailer);
             assert_eq!(expected["status"], status.word(), "{name}: signature");
+            assert_eq!(
+                expected["scheme"],
+                status.scheme(),
+                "{name}: signature scheme"
+            );
             assert_eq!(
                 expected.get("signer").and_then(Value::as_str),
                 status.signer().map(|signer| signer.to_string()).as_deref(),
                 "{name}: signer"
             );
         }
+        assert_eq!(
+            entry.get("salvage_record").map(|json| json.to_string()),
+            salvage.as_ref().map(|record| {
+                serde_json::to_value(keepsake_vectors::SalvageRecordJson::of(record.as_ref()))
+                    .unwrap()
+                    .to_string()
+            }),
+            "{name}: salvage record"
+        );
         if let Some((header, metadata, trailer)) = facts {
             assert_eq!(entry["header"]["key_slots"], header.key_slots, "{name}");
             assert_eq!(

@@ -3,6 +3,7 @@
 //! synced and then renamed into place, never over an existing file.
 
 use std::fs::File;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -50,4 +51,22 @@ impl PendingFile {
         }
         Ok(())
     }
+}
+
+/// Writes a new file at `destination` through a buffered sink: `write` gets
+/// the sink and hands it back with its result; the file is synced and renamed
+/// into place only then. On any error nothing is left under `destination`.
+pub fn write_new_file<T>(
+    destination: &Path,
+    write: impl FnOnce(BufWriter<&mut File>) -> Result<(BufWriter<&mut File>, T)>,
+) -> Result<T> {
+    let mut pending = PendingFile::beside(destination)?;
+    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
+    let (sink, out) = write(sink)?;
+    let file = sink
+        .into_inner()
+        .map_err(|error| Error::Io(error.into_error()))?;
+    file.sync_all()?;
+    pending.persist(destination)?;
+    Ok(out)
 }

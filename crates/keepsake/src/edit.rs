@@ -4,16 +4,16 @@
 
 #[cfg(feature = "fs")]
 use std::fs::File;
-use std::io::{self, Read, Write};
 #[cfg(feature = "fs")]
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
+use std::io::{self, Read, Write};
 #[cfg(feature = "fs")]
 use std::path::Path;
 
 use rand::{CryptoRng, RngCore};
 
 #[cfg(feature = "fs")]
-use crate::atomic::PendingFile;
+use crate::atomic::write_new_file;
 use crate::crypto::slots::{Recipient, seal_slot};
 use crate::crypto::{FileKey, HeaderKeys, Identity, open_file_key};
 use crate::error::{Error, Result};
@@ -87,7 +87,7 @@ fn read_header(source: &mut impl Read) -> Result<(Header, Vec<u8>)> {
 /// MAC; `source` is left just after the header.
 fn open(source: &mut impl Read, identities: &[Identity]) -> Result<(Header, FileKey)> {
     let (header, _) = read_header(source)?;
-    let file_key = open_file_key(&header, identities)?;
+    let file_key = open_file_key(&header, identities)?.file_key;
     HeaderKeys::derive(&file_key, &header.prelude).check_mac(&header)?;
     Ok((header, file_key))
 }
@@ -254,12 +254,7 @@ fn edit_file(
     identities: &[Identity],
     change: &SlotChange,
 ) -> Result<Vec<SlotInfo>> {
-    let mut pending = PendingFile::beside(out)?;
     let source = BufReader::new(File::open(archive)?);
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, slots) = edit_slots(source, identities, change, sink)?;
-    drop(sink);
-    pending.temp.as_file().sync_all()?;
-    pending.persist(out)?;
-    Ok(slots)
+    // The sink is flushed with its errors reported, not on drop.
+    write_new_file(out, |sink| edit_slots(source, identities, change, sink))
 }

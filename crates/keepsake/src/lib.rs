@@ -14,8 +14,9 @@
 //! - [`stream`]: the sans-I/O [`Decoder`], the blocking [`ArchiveReader`] and
 //!   the [`ArchiveWriter`] (§7, §8);
 //! - [`seek`]: random access through the seek index, and partial reads
-//!   (§6.5.4); [`edit`]: key slot editing (§4.6); [`salvage`]: recovery of
-//!   damaged archives (§7.4).
+//!   (§6.5.4); [`edit`]: key slot editing (§4.6); [`rekey`]: a copy under a
+//!   new file key, which revokes (§11.3); [`salvage`]: recovery of damaged
+//!   archives (§7.4, §6.7).
 //!
 //! Features: `parallel` (default) seals and opens chunks on worker threads;
 //! `fs` (default) adds the helpers that work on files by path.
@@ -29,6 +30,7 @@ pub mod error;
 pub mod format;
 pub mod limits;
 pub mod progress;
+pub mod rekey;
 pub mod salvage;
 pub mod seek;
 pub mod stream;
@@ -44,13 +46,16 @@ pub use crypto::signature::{SignatureStatus, Signer, SigningKey};
 pub use crypto::slots::{
     Argon2Params, Opener, Passphrase, Recipient, X25519Identity, X25519Recipient,
 };
-pub use crypto::{ArchiveKey, Identity};
+pub use crypto::{ArchiveKey, Identity, KeyFileForm, OpenedKey, OpenedWith};
 pub use edit::{SlotChange, SlotInfo, SlotSelector, edit_slots, read_slots};
 #[cfg(feature = "fs")]
 pub use edit::{add_slot, list_slots, remove_slot};
 pub use error::{Error, Limit, Result};
 pub use limits::Limits;
 pub use progress::{Phase, Progress, ProgressEvent};
+#[cfg(feature = "fs")]
+pub use rekey::rekey_archive;
+pub use rekey::{RekeyReport, rekey};
 #[cfg(feature = "fs")]
 pub use salvage::salvage_archive;
 pub use salvage::{SalvageReport, salvage};

@@ -1,6 +1,9 @@
 //! Salvage: every record of every chunk that still authenticates in a
 //! damaged archive (truncated, or with corrupt chunks in the middle), written
-//! into a new, valid archive, with a report of what was lost.
+//! into a new, valid archive, with a report of what was lost. The new archive
+//! says it is a salvage: its metadata names salvage and the salvage time, and
+//! its salvage record (chunk 1, spec §6.7) carries the damaged archive's own
+//! metadata and the report.
 //!
 //! Nothing is invented or altered: only frames that authenticate under the
 //! archive's payload key, at the chunk number their nonce binds, contribute
@@ -10,16 +13,15 @@
 use std::collections::{BTreeMap, HashSet};
 #[cfg(feature = "fs")]
 use std::fs::File;
-#[cfg(feature = "fs")]
-use std::io::BufWriter;
 use std::io::{Read, Seek, SeekFrom};
 #[cfg(feature = "fs")]
 use std::path::Path;
 
 #[cfg(feature = "fs")]
-use crate::atomic::PendingFile;
+use crate::atomic::write_new_file;
 use crate::body::index::SeekIndex;
 use crate::body::records::{ArchiveMetadata, ArchiveMode, Record, decode_exact};
+use crate::body::salvage_record::SalvageRecord;
 use crate::crypto::{ArchiveKey, Identity};
 use crate::error::{Error, Result};
 use crate::format::{
@@ -88,7 +90,8 @@ pub struct SalvageReport {
     pub truncated_at: Option<u64>,
     /// Bytes after the final chunk, left out.
     pub trailing_bytes: u64,
-    /// Whether the metadata chunk was lost (the new archive then has fresh metadata).
+    /// Whether the metadata chunk was lost (the salvage record then holds no
+    /// original metadata, and the new archive's elements are the defaults).
     pub metadata_lost: bool,
     /// The records written to the new archive.
     pub written: RecordCounts,
@@ -137,19 +140,17 @@ pub fn salvage_archive(
                 "salvage writes the new archive for a raw key: it needs one among the identities",
             )
         })?;
-    let mut pending = PendingFile::beside(out)?;
     let source = File::open(archive)?;
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, report) = salvage(source, identities, key, sink)?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    pending.persist(out)?;
-    Ok(report)
+    write_new_file(out, |sink| salvage(source, identities, key, sink))
 }
 
 /// The salvage itself, from any seekable source into any sink.
+///
+/// The damaged archive is scanned twice: once to learn what survives, so
+/// that the new archive can say it in its salvage record (chunk 1, spec
+/// §6.7) before any record, and once to copy the records. The new archive's
+/// metadata names salvage as its creator and the salvage time as its
+/// creation time; the damaged archive's own metadata travels in the record.
 pub fn salvage<R: Read + Seek, W: std::io::Write>(
     source: R,
     identities: &[Identity],
@@ -157,19 +158,76 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
     sink: W,
 ) -> Result<(W, SalvageReport)> {
     let mut scan = Scanner::open(source, identities)?;
-    let mut report = SalvageReport::default();
-    let mut output = Output {
-        sink: Some(sink),
-        key,
+    let mut counting = DependencyFilter::default();
+    let (mut report, original) = scan_all(&mut scan, &mut |records| {
+        counting.keep(records);
+        Ok(())
+    })?;
+    report.written = counting.written;
+    report.messages_without_conversation = counting.dropped;
+    report.metadata_lost = original.is_none();
+    let record = SalvageRecord {
+        chunks_expected: report.chunks_expected,
+        chunks_recovered: report.chunks_recovered,
+        lost_chunks: report.lost.iter().map(|lost| lost.chunk).collect(),
+        truncated_at: report.truncated_at,
+        trailing_bytes: report.trailing_bytes,
+        messages_dropped: report.messages_without_conversation,
+        original,
+    };
+    let metadata = salvage_metadata(record.original.as_ref());
+    let options = WriterOptions {
         // The damaged archive's chunk size, so that every record it could
         // hold fits the new one.
-        options: WriterOptions {
-            chunk_size: scan.max_chunk_size,
-            ..WriterOptions::default()
-        },
-        writer: None,
-        seen: HashSet::new(),
+        chunk_size: scan.max_chunk_size,
+        ..WriterOptions::default()
     };
+    let mut writer = ArchiveWriter::new(sink, &[key], &metadata, &options)?;
+    writer.write_chunk(ChunkKind::SALVAGE, fitted(record, options.chunk_size)?)?;
+    scan.rewind();
+    let mut copying = DependencyFilter::default();
+    scan_all(&mut scan, &mut |records| {
+        for record in copying.keep(records) {
+            writer.write_record(&record)?;
+        }
+        Ok(())
+    })?;
+    if (copying.written, copying.dropped) != (report.written, report.messages_without_conversation)
+    {
+        return Err(Error::invalid(
+            "the damaged archive changed between the two salvage passes",
+        ));
+    }
+    let (sink, _) = writer.finish()?;
+    Ok((sink, report))
+}
+
+/// The salvage record's body, made to fit one chunk (spec §6.7): when the
+/// lost chunks are too many to list, only the first are; when even the
+/// original metadata does not fit beside the rest, it is left out.
+fn fitted(mut record: SalvageRecord, chunk_size: u32) -> Result<Vec<u8>> {
+    let fits = |body: &Vec<u8>| body.len() <= chunk_size as usize;
+    let mut body = record.encode()?;
+    while !fits(&body) && !record.lost_chunks.is_empty() {
+        let keep = record.lost_chunks.len() / 2;
+        record.lost_chunks.truncate(keep);
+        body = record.encode()?;
+    }
+    if !fits(&body) {
+        record.original = None;
+        body = record.encode()?;
+    }
+    Ok(body)
+}
+
+/// One pass over the damaged archive: every record batch that authenticates
+/// goes to `visit`, in chunk order; returns what was recovered and lost
+/// (record counts aside) and the metadata chunk, if it was recovered.
+fn scan_all<R: Read + Seek>(
+    scan: &mut Scanner<R>,
+    visit: &mut dyn FnMut(Vec<Record>) -> Result<()>,
+) -> Result<(SalvageReport, Option<ArchiveMetadata>)> {
+    let mut report = SalvageReport::default();
     // Where each damaged frame with a readable header started, by chunk.
     let mut damaged: BTreeMap<u64, u64> = BTreeMap::new();
     // Where an unreadable stretch began, for the first chunk it swallowed.
@@ -234,17 +292,7 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
                         }
                     }
                     ChunkKind::RECORDS => match records {
-                        Some(Ok(records)) => {
-                            let fallback = metadata.is_none();
-                            output.write(
-                                records,
-                                metadata.get_or_insert_with(fresh_metadata),
-                                &mut report,
-                            )?;
-                            if fallback {
-                                report.metadata_lost = true;
-                            }
-                        }
+                        Some(Ok(records)) => visit(records)?,
                         _ => {
                             report.chunks_recovered -= 1;
                             damaged.insert(chunk, offset);
@@ -262,10 +310,6 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
     if let Some(trailer) = &trailer {
         report.chunks_expected = Some(trailer.chunk_count + 1);
     }
-    if metadata.is_none() {
-        report.metadata_lost = true;
-    }
-    let metadata = metadata.unwrap_or_else(fresh_metadata);
     report.lost = damaged
         .into_iter()
         .map(|(chunk, offset)| describe(chunk, offset, index.as_ref()))
@@ -280,8 +324,7 @@ pub fn salvage<R: Read + Seek, W: std::io::Write>(
                 .push(describe(chunk, UNKNOWN_OFFSET, Some(index)));
         }
     }
-    let sink = output.finish(&metadata)?;
-    Ok((sink, report))
+    Ok((report, metadata))
 }
 
 /// Marks chunks `expected .. found` lost, the first of them at the start of
@@ -306,9 +349,16 @@ fn skip_to(
 /// A lost chunk whose frame was never found: the index may say where it was.
 const UNKNOWN_OFFSET: u64 = u64::MAX;
 
-fn fresh_metadata() -> ArchiveMetadata {
+/// The new archive's metadata: written now by salvage, for what the damaged
+/// archive was asked to hold (its elements and time range, when known).
+fn salvage_metadata(original: Option<&ArchiveMetadata>) -> ArchiveMetadata {
     let mut metadata = ArchiveMetadata::now();
     metadata.creator = concat!("keepsake ", env!("CARGO_PKG_VERSION"), " salvage").to_owned();
+    if let Some(original) = original {
+        metadata.elements = original.elements;
+        metadata.start_ns = original.start_ns;
+        metadata.end_ns = original.end_ns;
+    }
     metadata
 }
 
@@ -348,72 +398,44 @@ fn describe(chunk: u64, offset: u64, index: Option<&SeekIndex>) -> LostChunk {
     }
 }
 
-/// The new archive, started at the first record so the metadata is known.
-struct Output<'k, W: std::io::Write> {
-    sink: Option<W>,
-    key: &'k ArchiveKey,
-    options: WriterOptions,
-    writer: Option<ArchiveWriter<W>>,
+/// The dependency rule applied to what survives: a conversation once, a
+/// message only after its conversation (spec §6.3.4).
+#[derive(Default)]
+struct DependencyFilter {
     seen: HashSet<Vec<u8>>,
+    written: RecordCounts,
+    /// Messages whose conversation record was lost.
+    dropped: u64,
 }
 
-impl<W: std::io::Write> Output<'_, W> {
-    fn writer(&mut self, metadata: &ArchiveMetadata) -> Result<&mut ArchiveWriter<W>> {
-        if self.writer.is_none() {
-            let sink = self
-                .sink
-                .take()
-                .ok_or_else(|| Error::invalid("the salvage output was already used"))?;
-            self.writer = Some(ArchiveWriter::new(
-                sink,
-                &[self.key],
-                metadata,
-                &self.options,
-            )?);
-        }
-        self.writer
-            .as_mut()
-            .ok_or_else(|| Error::invalid("no salvage writer"))
-    }
-
-    /// Writes the records the dependency rule allows; counts the rest.
-    fn write(
-        &mut self,
-        records: Vec<Record>,
-        metadata: &ArchiveMetadata,
-        report: &mut SalvageReport,
-    ) -> Result<()> {
-        for record in records {
-            match &record {
+impl DependencyFilter {
+    /// The records of one batch that may be written, counted.
+    fn keep(&mut self, records: Vec<Record>) -> Vec<Record> {
+        records
+            .into_iter()
+            .filter(|record| match record {
+                // A conversation twice cannot come from authentic chunks of
+                // one archive; keep the first.
                 Record::Conversation(conversation) => {
-                    // A conversation twice cannot come from authentic chunks of
-                    // one archive; keep the first.
-                    if !self.seen.insert(conversation.id.clone()) {
-                        continue;
-                    }
-                    report.written.conversations += 1;
+                    let new = self.seen.insert(conversation.id.clone());
+                    self.written.conversations += u64::from(new);
+                    new
                 }
                 Record::Message(message) => {
-                    if !self.seen.contains(&message.conversation_id) {
-                        report.messages_without_conversation += 1;
-                        continue;
+                    let known = self.seen.contains(&message.conversation_id);
+                    if known {
+                        self.written.messages += 1;
+                    } else {
+                        self.dropped += 1;
                     }
-                    report.written.messages += 1;
+                    known
                 }
-                Record::Consent(_) => report.written.consent += 1,
-            }
-            self.writer(metadata)?.write_record(&record)?;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self, metadata: &ArchiveMetadata) -> Result<W> {
-        self.writer(metadata)?;
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| Error::invalid("no salvage writer"))?;
-        Ok(writer.finish()?.0)
+                Record::Consent(_) => {
+                    self.written.consent += 1;
+                    true
+                }
+            })
+            .collect()
     }
 }
 
@@ -440,6 +462,8 @@ struct Scanner<R: Read + Seek> {
     source: R,
     len: u64,
     pos: u64,
+    /// Where frame 0 starts.
+    header_len: u64,
     opener: FrameOpener,
     max_chunk_size: u32,
     window: Vec<u8>,
@@ -476,11 +500,17 @@ impl<R: Read + Seek> Scanner<R> {
             source,
             len,
             pos: header_len,
+            header_len,
             opener,
             max_chunk_size,
             window: Vec::new(),
             window_at: 0,
         })
+    }
+
+    /// Back to frame 0, for a second pass with the same keys.
+    fn rewind(&mut self) {
+        self.pos = self.header_len;
     }
 
     /// The 18 bytes at `pos`, if the input holds them.
@@ -569,5 +599,42 @@ impl<R: Read + Seek> Scanner<R> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_salvage_record_always_fits_one_chunk() {
+        let metadata = ArchiveMetadata {
+            creator: "x".repeat(4090),
+            ..ArchiveMetadata::now()
+        };
+        let record = SalvageRecord {
+            original: Some(metadata),
+            chunks_expected: None,
+            chunks_recovered: 3,
+            lost_chunks: (1..5000).collect(),
+            truncated_at: Some(1 << 40),
+            trailing_bytes: 0,
+            messages_dropped: 9,
+        };
+        let body = fitted(record.clone(), 4096).unwrap();
+        assert!(body.len() <= 4096);
+        let decoded = SalvageRecord::decode(&body).unwrap();
+        assert!(decoded.original.is_none() && decoded.lost_chunks.is_empty());
+        let small = SalvageRecord {
+            original: None,
+            ..record.clone()
+        };
+        let decoded = SalvageRecord::decode(&fitted(small, 4096).unwrap()).unwrap();
+        assert!(!decoded.lost_chunks.is_empty());
+        assert!(decoded.lost_chunks.len() < 4999);
+        assert_eq!(
+            decoded.lost_chunks,
+            record.lost_chunks[..decoded.lost_chunks.len()]
+        );
     }
 }

@@ -403,45 +403,91 @@ fn signatures_verify_and_forgeries_do_not() {
     assert_eq!(status, SignatureStatus::Unsigned);
     assert!(require_signer(&status, &signing.signer()).is_err());
 
-    // A signature block moved onto another trailer, or another prelude, or
-    // with one bit flipped, does not verify: reported, never a read failure.
-    let trailer = summary(&signed).trailer.unwrap();
-    let prelude: [u8; 52] = signed[..52].try_into().unwrap();
-    let unsigned_prelude: [u8; 52] = unsigned[..52].try_into().unwrap();
-    let mut moved = summary(&unsigned).trailer.unwrap();
+    // A signature block moved onto another archive's trailer (another file
+    // key and salt), onto changed counts, or with one bit flipped, does not
+    // verify: reported, never a read failure.
+    let signed_summary = summary(&signed);
+    let context = signed_summary.opened.signature_context();
+    let trailer = signed_summary.trailer.unwrap();
+    let unsigned_summary = summary(&unsigned);
+    let mut moved = unsigned_summary.trailer.unwrap();
     moved.signature = trailer.signature;
     assert_eq!(
-        SignatureStatus::of(&unsigned_prelude, &moved),
+        SignatureStatus::of(&unsigned_summary.opened.signature_context(), &moved),
         SignatureStatus::Invalid(signing.signer())
     );
     let mut recounted = trailer.clone();
     recounted.messages += 1;
     assert_eq!(
-        SignatureStatus::of(&prelude, &recounted),
-        SignatureStatus::Invalid(signing.signer())
-    );
-    let mut other_prelude = prelude;
-    other_prelude[30] ^= 1;
-    assert_eq!(
-        SignatureStatus::of(&other_prelude, &trailer),
+        SignatureStatus::of(&context, &recounted),
         SignatureStatus::Invalid(signing.signer())
     );
     let mut flipped = trailer.clone();
     flipped.signature[40] ^= 1;
     assert_eq!(
-        SignatureStatus::of(&prelude, &flipped),
+        SignatureStatus::of(&context, &flipped),
         SignatureStatus::Invalid(signing.signer())
     );
     // Another key named in the block does not verify the signature either.
     let mut renamed = trailer.clone();
     renamed.signature[1..33].copy_from_slice(&other.signer().0);
-    let status = SignatureStatus::of(&prelude, &renamed);
+    let status = SignatureStatus::of(&context, &renamed);
     assert_eq!(status, SignatureStatus::Invalid(other.signer()));
     assert!(require_signer(&status, &other.signer()).is_err());
-    let mut unknown = trailer;
-    unknown.signature[0] = 2;
+    // The same block relabelled scheme 1 signs another message.
+    let mut relabelled = trailer.clone();
+    relabelled.signature[0] = 1;
     assert_eq!(
-        SignatureStatus::of(&prelude, &unknown),
-        SignatureStatus::UnknownScheme(2)
+        SignatureStatus::of(&context, &relabelled),
+        SignatureStatus::InvalidUnbound(signing.signer())
     );
+    // A valid scheme-1 signature is reported as not bound, and a trusted
+    // signer policy refuses it.
+    let mut scheme_1 = trailer.clone();
+    signing.sign_scheme_1(context.prelude(), &mut scheme_1);
+    let status = SignatureStatus::of(&context, &scheme_1);
+    assert_eq!(status, SignatureStatus::ValidUnbound(signing.signer()));
+    assert!(matches!(
+        require_signer(&status, &signing.signer()),
+        Err(Error::UntrustedSignature { reason }) if reason.contains("scheme 1")
+    ));
+    let mut unknown = trailer;
+    unknown.signature[0] = 3;
+    assert_eq!(
+        SignatureStatus::of(&context, &unknown),
+        SignatureStatus::UnknownScheme(3)
+    );
+}
+
+#[test]
+fn only_a_required_signer_authenticates_an_x25519_writer() {
+    use keepsake::crypto::OpenedWith;
+    use keepsake::crypto::signature::sender_authenticated;
+    let signing = SigningKey::from_bytes([3; 32]);
+    let other = SigningKey::from_bytes([4; 32]);
+    let valid = SignatureStatus::Valid(signing.signer());
+    // A raw key or passphrase is a secret: its holder wrote the archive.
+    for kind in [OpenedWith::RawKey, OpenedWith::Passphrase] {
+        assert!(sender_authenticated(kind, &SignatureStatus::Unsigned, None));
+    }
+    // A recipient string is public: only a required, matching signer counts.
+    let x25519 = OpenedWith::X25519;
+    assert!(!sender_authenticated(
+        x25519,
+        &SignatureStatus::Unsigned,
+        None
+    ));
+    assert!(!sender_authenticated(x25519, &valid, None));
+    assert!(!sender_authenticated(x25519, &valid, Some(&other.signer())));
+    assert!(sender_authenticated(
+        x25519,
+        &valid,
+        Some(&signing.signer())
+    ));
+    let unbound = SignatureStatus::ValidUnbound(signing.signer());
+    assert!(!sender_authenticated(
+        x25519,
+        &unbound,
+        Some(&signing.signer())
+    ));
 }

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use super::frame::PayloadCipher;
 use super::keys::{ArchiveKey, FileKey, KEY_LEN, derive_key};
+use super::opened::{OpenedKey, OpenedWith, SignatureContext};
 use super::raw_slot::{SlotTry, check_raw_slot, try_raw_slot};
 use super::slots::{
     MAX_PASSPHRASE_SLOTS, Passphrase, Recipient, X25519Identity, check_x25519_slot,
@@ -35,6 +36,9 @@ pub enum Identity {
     Passphrase(Passphrase),
     /// An X25519 secret key, matched against X25519 recipient slots.
     X25519(X25519Identity),
+    /// The file key already recovered from this archive's header: opens it
+    /// again with no slot work (no second Argon2id run).
+    Opened(OpenedKey),
 }
 
 impl From<ArchiveKey> for Identity {
@@ -49,49 +53,85 @@ impl From<Passphrase> for Identity {
     }
 }
 
+impl From<OpenedKey> for Identity {
+    fn from(opened: OpenedKey) -> Self {
+        Identity::Opened(opened)
+    }
+}
+
 impl From<X25519Identity> for Identity {
     fn from(identity: X25519Identity) -> Self {
         Identity::X25519(identity)
     }
 }
 
-/// Recovers the file key from the header's slots (spec §7.1 step 6).
+/// Recovers the file key from the header's slots (spec §4.5.3, §7.1 steps
+/// 5.6 and 6).
 ///
-/// Every slot of a known kind is tried with every identity of its type, and
-/// the work is done for every slot even after one opened, so the time taken
-/// does not tell which slot matched. Passphrase slots outside the Argon2
-/// bounds, and those after the first [`MAX_PASSPHRASE_SLOTS`], are never computed.
-pub(crate) fn open_file_key(header: &Header, identities: &[Identity]) -> Result<FileKey> {
-    let mut found: Option<FileKey> = None;
-    let mut damaged = false;
+/// Every slot of a kind this reader implements is checked for its length
+/// before any is tried, so a malformed table costs no key derivation. Then
+/// every such slot is tried with every identity of its type, and the work is
+/// done for every slot even after one opened, so the time taken does not
+/// tell which slot matched. Passphrase slots are candidates only when a
+/// passphrase is offered; those outside the Argon2 bounds, and those after the
+/// first [`MAX_PASSPHRASE_SLOTS`] within them, are never computed. An
+/// [`Identity::Opened`] for this prelude skips the slot work altogether.
+pub(crate) fn open_file_key(header: &Header, identities: &[Identity]) -> Result<OpenedKey> {
     let mut known_slots = 0;
+    for slot in &header.slots {
+        match slot.kind {
+            slot_kind::RAW_KEY => check_raw_slot(&slot.body)?,
+            slot_kind::PASSPHRASE => {
+                passphrase_params(&slot.body)?;
+            }
+            slot_kind::X25519 => check_x25519_slot(&slot.body)?,
+            _ => continue,
+        }
+        known_slots += 1;
+    }
+    if known_slots == 0 {
+        return Err(Error::NoSupportedSlot);
+    }
+    if let Some(opened) = identities.iter().find_map(|identity| match identity {
+        Identity::Opened(opened) if opened.belongs_to(&header.prelude) => Some(opened),
+        _ => None,
+    }) {
+        return Ok(opened.clone());
+    }
+
+    let passphrase_offered = identities
+        .iter()
+        .any(|identity| matches!(identity, Identity::Passphrase(_)));
+    let mut found: Option<(FileKey, OpenedWith)> = None;
+    let mut damaged = false;
     let mut skipped: Option<Error> = None;
     let mut passphrase_slots = 0;
     for slot in &header.slots {
-        match slot.kind {
-            slot_kind::RAW_KEY => {
-                known_slots += 1;
-                check_raw_slot(&slot.body)?;
+        let Some(kind) = OpenedWith::of_slot_kind(slot.kind) else {
+            continue;
+        };
+        let mut take = |file_key: FileKey| {
+            found.get_or_insert((file_key, kind));
+        };
+        match kind {
+            OpenedWith::RawKey => {
                 for identity in identities {
                     let Identity::RawKey(key) = identity else {
                         continue;
                     };
                     match try_raw_slot(key, &slot.body)? {
-                        SlotTry::Opened(file_key) => {
-                            found.get_or_insert(file_key);
-                        }
+                        SlotTry::Opened(file_key) => take(file_key),
                         SlotTry::Damaged => damaged = true,
                         SlotTry::NotOurs => {}
                     }
                 }
             }
-            slot_kind::PASSPHRASE => {
-                known_slots += 1;
+            // With no passphrase offered, passphrase slots are not candidates:
+            // whatever their costs, the outcome is decided by the others
+            // (spec §4.5.3).
+            OpenedWith::Passphrase if !passphrase_offered => {}
+            OpenedWith::Passphrase => {
                 let params = passphrase_params(&slot.body)?;
-                let passphrases = identities.iter().filter_map(|identity| match identity {
-                    Identity::Passphrase(passphrase) => Some(passphrase),
-                    _ => None,
-                });
                 if let Err(error) = params.check() {
                     skipped.get_or_insert(error);
                     continue;
@@ -105,30 +145,29 @@ pub(crate) fn open_file_key(header: &Header, identities: &[Identity]) -> Result<
                     });
                     continue;
                 }
-                for passphrase in passphrases {
+                for identity in identities {
+                    let Identity::Passphrase(passphrase) = identity else {
+                        continue;
+                    };
                     if let Some(file_key) = try_passphrase_slot(passphrase, &slot.body, params) {
-                        found.get_or_insert(file_key);
+                        take(file_key);
                     }
                 }
             }
-            slot_kind::X25519 => {
-                known_slots += 1;
-                check_x25519_slot(&slot.body)?;
+            OpenedWith::X25519 => {
                 for identity in identities {
                     let Identity::X25519(secret) = identity else {
                         continue;
                     };
                     if let Some(file_key) = try_x25519_slot(secret, &slot.body) {
-                        found.get_or_insert(file_key);
+                        take(file_key);
                     }
                 }
             }
-            _ => {}
         }
     }
     match found {
-        Some(file_key) => Ok(file_key),
-        None if known_slots == 0 => Err(Error::NoSupportedSlot),
+        Some((file_key, kind)) => Ok(OpenedKey::new(file_key, &header.prelude, kind)),
         None if damaged => Err(Error::header(
             "the key slot for this key is damaged (its check value matches but the wrapped key does not authenticate)",
         )),
@@ -137,11 +176,14 @@ pub(crate) fn open_file_key(header: &Header, identities: &[Identity]) -> Result<
 }
 
 /// Recovers the file key and checks the header MAC (spec §7.1 steps 6–7).
-pub(crate) fn open_header(header: &Header, identities: &[Identity]) -> Result<HeaderKeys> {
-    let file_key = open_file_key(header, identities)?;
-    let keys = HeaderKeys::derive(&file_key, &header.prelude);
+pub(crate) fn open_header(
+    header: &Header,
+    identities: &[Identity],
+) -> Result<(OpenedKey, HeaderKeys)> {
+    let opened = open_file_key(header, identities)?;
+    let keys = HeaderKeys::derive(&opened.file_key, &header.prelude);
     keys.check_mac(header)?;
-    Ok(keys)
+    Ok((opened, keys))
 }
 
 /// The keys derived from the file key for one archive.
@@ -149,6 +191,8 @@ pub(crate) fn open_header(header: &Header, identities: &[Identity]) -> Result<He
 pub struct HeaderKeys {
     mac_key: Zeroizing<[u8; KEY_LEN]>,
     pub(crate) payload: PayloadCipher,
+    /// What a signature binds besides the trailer (spec §6.6.3).
+    pub(crate) signature: SignatureContext,
 }
 
 impl HeaderKeys {
@@ -163,6 +207,7 @@ impl HeaderKeys {
         HeaderKeys {
             mac_key,
             payload: PayloadCipher(ChaCha20Poly1305::new(Key::from_slice(payload_key.as_ref()))),
+            signature: SignatureContext::new(file_key, prelude_bytes),
         }
     }
 
@@ -185,19 +230,45 @@ impl HeaderKeys {
     }
 }
 
-/// Builds a new header: fresh salt, one slot per recipient, MAC (spec §4).
+/// Builds a new header: fresh file key and salt, one slot per recipient,
+/// MAC (spec §4).
 #[doc(hidden)]
 pub fn seal_header(
     prelude_limits: (u32, u32),
     recipients: &[Recipient],
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(Header, HeaderKeys)> {
-    if recipients.is_empty() {
-        return Err(Error::invalid("an archive needs at least one key"));
-    }
     let file_key = FileKey::generate(rng);
     let mut salt = [0; crate::format::SALT_LEN];
     rng.fill_bytes(&mut salt);
+    seal_header_with(prelude_limits, recipients, file_key, salt, rng)
+}
+
+/// As [`seal_header`] with a fresh file key under a given archive salt: what
+/// a key holder does to re-encrypt an archive under the same prelude. The
+/// test vectors use it to show that signature scheme 2 does not survive
+/// that (spec §6.6.3); writers never reuse a salt (spec §8.1).
+#[doc(hidden)]
+pub fn seal_header_with_salt(
+    prelude_limits: (u32, u32),
+    recipients: &[Recipient],
+    salt: [u8; crate::format::SALT_LEN],
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(Header, HeaderKeys)> {
+    let file_key = FileKey::generate(rng);
+    seal_header_with(prelude_limits, recipients, file_key, salt, rng)
+}
+
+fn seal_header_with(
+    prelude_limits: (u32, u32),
+    recipients: &[Recipient],
+    file_key: FileKey,
+    salt: [u8; crate::format::SALT_LEN],
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(Header, HeaderKeys)> {
+    if recipients.is_empty() {
+        return Err(Error::invalid("an archive needs at least one key"));
+    }
     let prelude = Prelude {
         suite: crate::format::SUITE_V1,
         max_chunk_size: prelude_limits.0,

@@ -37,18 +37,28 @@ impl ArchiveKey {
         ArchiveKey(key)
     }
 
-    /// Reads a key file's contents: 64 hex characters (a trailing newline
-    /// allowed) or exactly 32 raw bytes.
+    /// Reads a key file's contents: the text form (64 hex characters, a
+    /// trailing newline allowed, spec §4.5.5) or exactly 32 raw bytes.
+    /// [`ArchiveKey::read_key_file`] also says whether raw bytes look random.
     pub fn from_key_file(contents: &[u8]) -> Result<Self> {
+        Self::read_key_file(contents).map(|(key, _)| key)
+    }
+
+    /// As [`ArchiveKey::from_key_file`], with what the file looked like: the
+    /// text form, raw bytes that look random, or raw bytes that do not (a
+    /// typed phrase, or a few repeated values), which an application SHOULD
+    /// refuse for a new archive and warn about when opening one (spec §4.5.5).
+    pub fn read_key_file(contents: &[u8]) -> Result<(Self, KeyFileForm)> {
         let text = contents
             .strip_suffix(b"\r\n")
             .or_else(|| contents.strip_suffix(b"\n"))
             .unwrap_or(contents);
         if text.len() == 2 * KEY_LEN && text.iter().all(u8::is_ascii_hexdigit) {
-            return Self::from_hex(std::str::from_utf8(text).expect("hex digits are ASCII"));
+            let key = Self::from_hex(std::str::from_utf8(text).expect("hex digits are ASCII"))?;
+            return Ok((key, KeyFileForm::Text));
         }
         if let Ok(bytes) = <[u8; KEY_LEN]>::try_from(contents) {
-            return Ok(Self::from_bytes(bytes));
+            return Ok((Self::from_bytes(bytes), KeyFileForm::of_raw(&bytes)));
         }
         Err(Error::InvalidKey {
             reason: format!(
@@ -97,6 +107,43 @@ impl ArchiveKey {
     }
 }
 
+/// What a key file held (spec §4.5.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFileForm {
+    /// The text form `keygen` writes: 64 hexadecimal characters and a newline.
+    Text,
+    /// Exactly 32 raw bytes that look random.
+    RawBytes,
+    /// Exactly 32 raw bytes that do not look random; the reason says why.
+    /// Such a key can be guessed offline at the speed of one HKDF per guess.
+    Implausible(&'static str),
+}
+
+impl KeyFileForm {
+    /// 32 random bytes are all printable ASCII with probability about 10^-14
+    /// and hold fewer than 16 distinct values with a far smaller one.
+    fn of_raw(bytes: &[u8; KEY_LEN]) -> KeyFileForm {
+        if bytes
+            .iter()
+            .all(|byte| byte.is_ascii_graphic() || byte.is_ascii_whitespace())
+        {
+            return KeyFileForm::Implausible(
+                "its 32 bytes are all printable characters: most likely a typed phrase, not 32 random bytes",
+            );
+        }
+        let mut seen = [false; 256];
+        bytes
+            .iter()
+            .for_each(|&byte| seen[usize::from(byte)] = true);
+        if seen.iter().filter(|&&seen| seen).count() < 16 {
+            return KeyFileForm::Implausible(
+                "its 32 bytes hold fewer than 16 distinct values: not 32 random bytes",
+            );
+        }
+        KeyFileForm::RawBytes
+    }
+}
+
 pub(crate) fn hex_digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -113,6 +160,7 @@ impl fmt::Debug for ArchiveKey {
 }
 
 /// The random per-archive key that the key slots wrap (spec §4).
+#[derive(Clone)]
 pub(crate) struct FileKey(pub(crate) Zeroizing<[u8; KEY_LEN]>);
 
 impl FileKey {

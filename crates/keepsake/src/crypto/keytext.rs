@@ -36,6 +36,11 @@ pub(crate) fn decode(hrp: &str, text: &str, what: &str) -> Result<Zeroizing<[u8;
     };
     let checked = CheckedHrpstring::new::<Bech32>(text.trim())
         .map_err(|error| invalid(format!("not a valid bech32 string ({error})")))?;
+    // 32 bytes are 52 five-bit groups: 4 bits of padding, which must be zero
+    // (BIP-173), so that one key has one text form (spec §4.5.4).
+    checked
+        .validate_segwit_padding()
+        .map_err(|error| invalid(format!("its padding bits are not zero ({error})")))?;
     if checked.hrp().to_lowercase() != hrp {
         return Err(invalid(format!(
             "it starts with `{}1`, not `{hrp}1`",
@@ -85,6 +90,35 @@ mod tests {
             prop_assert!(decode(HRP_RECIPIENT, &typo, "recipient").is_err());
             // The wrong kind of key is refused.
             prop_assert!(decode(HRP_SIGNER, &text, "signer").is_err());
+        }
+    }
+
+    #[test]
+    fn refuses_non_zero_padding() {
+        use bech32::Fe32;
+        use bech32::primitives::iter::{ByteIterExt, Fe32IterExt};
+        let hrp = Hrp::parse(HRP_RECIPIENT).unwrap();
+        let bytes = [7u8; 32];
+        let text = |pad: u8| -> String {
+            let mut groups: Vec<Fe32> = bytes.iter().copied().bytes_to_fes().collect();
+            assert_eq!(groups.len(), 52);
+            let last = groups.pop().unwrap();
+            groups.push(Fe32::try_from(last.to_u8() | pad).unwrap());
+            groups
+                .into_iter()
+                .with_checksum::<Bech32>(&hrp)
+                .chars()
+                .collect()
+        };
+        assert_eq!(
+            *decode(HRP_RECIPIENT, &text(0), "recipient").unwrap(),
+            bytes
+        );
+        for pad in [1, 2, 4, 8] {
+            assert!(
+                decode(HRP_RECIPIENT, &text(pad), "recipient").is_err(),
+                "{pad}"
+            );
         }
     }
 

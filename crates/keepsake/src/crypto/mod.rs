@@ -8,15 +8,19 @@ mod frame;
 mod header;
 mod keys;
 pub mod keytext;
+mod opened;
 mod raw_slot;
 pub mod signature;
 pub mod slots;
 
 pub use frame::{PayloadCipher, nonce};
-pub use header::{HeaderKeys, Identity, LABEL_HEADER_MAC, LABEL_PAYLOAD, seal_header};
+pub use header::{
+    HeaderKeys, Identity, LABEL_HEADER_MAC, LABEL_PAYLOAD, seal_header, seal_header_with_salt,
+};
 pub(crate) use header::{open_file_key, open_header};
 pub(crate) use keys::FileKey;
-pub use keys::{ArchiveKey, KEY_LEN};
+pub use keys::{ArchiveKey, KEY_LEN, KeyFileForm};
+pub use opened::{LABEL_FILE_KEY_COMMITMENT, OpenedKey, OpenedWith, SignatureContext};
 pub(crate) use raw_slot::seal_raw_slot;
 pub use raw_slot::{LABEL_RAW_SLOT_CHECK, LABEL_RAW_SLOT_WRAP};
 pub use slots::{Argon2Params, Opener, Passphrase, Recipient, X25519Identity, X25519Recipient};
@@ -84,6 +88,49 @@ mod tests {
     }
 
     #[test]
+    fn passphrase_slots_cost_nothing_unless_a_passphrase_is_offered() {
+        let key = ArchiveKey::from_bytes([1; 32]);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let passphrase = Passphrase::new("hunter2").unwrap();
+        let mut recipients = vec![Recipient::raw_key(key.clone())];
+        recipients.extend(
+            (0..5).map(|_| Recipient::passphrase(passphrase.clone(), Argon2Params::MINIMUM)),
+        );
+        let (header, _) = seal_header((4096, 4000), &recipients, &mut rng).unwrap();
+        let runs = slots::argon2_runs_on_this_thread;
+        let before = runs();
+        let stranger = ArchiveKey::from_bytes([2; 32]);
+        assert!(matches!(
+            open_header(&header, &[stranger.into()]),
+            Err(Error::WrongKey)
+        ));
+        assert!(open_header(&header, &[key.into()]).is_ok());
+        assert_eq!(runs(), before, "no passphrase offered, no Argon2 run");
+        let wrong = Passphrase::new("hunter3").unwrap();
+        assert!(matches!(
+            open_header(&header, &[wrong.into()]),
+            Err(Error::LimitExceeded {
+                what: crate::error::Limit::PassphraseSlots,
+                value: 5,
+                limit: 4
+            })
+        ));
+        assert_eq!(runs(), before + 4, "four slots computed, the fifth skipped");
+        // The key recovered once opens the header again with no slot work.
+        let (opened, _) = open_header(&header, &[passphrase.into()]).unwrap();
+        assert_eq!(opened.opened_with(), OpenedWith::Passphrase);
+        let before = runs();
+        let (again, _) = open_header(&header, &[opened.clone().into()]).unwrap();
+        assert_eq!((runs(), &again), (before, &opened));
+        // It opens no other header.
+        let (other, _) = sealed(&[(&ArchiveKey::from_bytes([1; 32]), "")], 12);
+        assert!(matches!(
+            open_header(&other, &[again.into()]),
+            Err(Error::WrongKey)
+        ));
+    }
+
+    #[test]
     fn a_damaged_wrapped_key_is_not_reported_as_a_wrong_key() {
         let key = ArchiveKey::from_bytes([1; 32]);
         let (mut header, _) = sealed(&[(&key, "")], 8);
@@ -125,5 +172,29 @@ mod tests {
             ));
         }
         assert_eq!(format!("{from_hex:?}"), "ArchiveKey(<redacted>)");
+    }
+
+    proptest! {
+        #[test]
+        fn random_raw_key_files_look_random_and_typed_phrases_do_not(
+            bytes in any::<[u8; 32]>(),
+            phrase in "[ -~]{32}",
+            byte in any::<u8>(),
+        ) {
+            // A random 32-byte file fails the plausibility checks with a
+            // probability far below anything a test run can meet.
+            prop_assume!(bytes.iter().any(|b| !b.is_ascii_graphic() && !b.is_ascii_whitespace()));
+            let (_, form) = ArchiveKey::read_key_file(&bytes).unwrap();
+            let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+            prop_assert_eq!(form == KeyFileForm::RawBytes, distinct >= 16);
+            let (key, form) = ArchiveKey::read_key_file(phrase.as_bytes()).unwrap();
+            prop_assert!(matches!(form, KeyFileForm::Implausible(_)));
+            prop_assert_eq!(key.bytes(), phrase.as_bytes());
+            let (_, form) = ArchiveKey::read_key_file(&[byte; 32]).unwrap();
+            prop_assert!(matches!(form, KeyFileForm::Implausible(_)));
+            let text = format!("{}\n", ArchiveKey::from_bytes(bytes).to_hex().as_str());
+            let (key, form) = ArchiveKey::read_key_file(text.as_bytes()).unwrap();
+            prop_assert_eq!((key.bytes(), form), (&bytes, KeyFileForm::Text));
+        }
     }
 }

@@ -319,11 +319,23 @@ fn open_file_key(wrap_key: &[u8; KEY_LEN], sealed: &[u8]) -> Option<FileKey> {
         .map(|()| FileKey::from_bytes(key))
 }
 
+thread_local! {
+    static ARGON2_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many Argon2id computations this thread has run: a test hook, so a
+/// test can check that a command opens a passphrase archive's header once.
+#[doc(hidden)]
+pub fn argon2_runs_on_this_thread() -> u64 {
+    ARGON2_RUNS.with(std::cell::Cell::get)
+}
+
 fn argon2_key(
     passphrase: &Passphrase,
     salt: &[u8],
     params: Argon2Params,
 ) -> Zeroizing<[u8; KEY_LEN]> {
+    ARGON2_RUNS.with(|runs| runs.set(runs.get() + 1));
     let params = Params::new(params.m_cost, params.t_cost, params.p_cost, Some(KEY_LEN))
         .expect("parameters within the spec's bounds are valid Argon2 parameters");
     let mut k = Zeroizing::new([0; KEY_LEN]);

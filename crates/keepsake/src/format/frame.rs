@@ -19,6 +19,8 @@ impl ChunkKind {
     pub const TRAILER: ChunkKind = ChunkKind(0x04);
     /// The seek index; ignorable, so streaming readers may skip it.
     pub const INDEX: ChunkKind = ChunkKind(0x81);
+    /// The salvage record; ignorable, written by salvage as chunk 1.
+    pub const SALVAGE: ChunkKind = ChunkKind(0x82);
 
     const IGNORABLE_BIT: u8 = 0x80;
 
@@ -35,6 +37,7 @@ impl ChunkKind {
             ChunkKind::PAGES => "pages",
             ChunkKind::TRAILER => "trailer",
             ChunkKind::INDEX => "index",
+            ChunkKind::SALVAGE => "salvage record",
             kind if kind.is_ignorable() => "unknown (ignorable)",
             _ => "unknown (critical)",
         }

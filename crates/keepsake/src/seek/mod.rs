@@ -79,6 +79,11 @@ impl<R: Read + Seek> SeekableArchive<R> {
         Ok(archive)
     }
 
+    /// Facts from the authenticated header, the recovered file key among them.
+    pub fn header(&self) -> &HeaderInfo {
+        &self.header
+    }
+
     /// The archive's metadata chunk.
     pub fn metadata(&self) -> &ArchiveMetadata {
         &self.metadata

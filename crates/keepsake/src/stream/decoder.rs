@@ -13,7 +13,9 @@ use crate::body::pages::{PageBatch, PageSequence};
 use crate::body::records::{
     ArchiveMetadata, ArchiveMode, Record, RecordView, check_batch, decode_batch, decode_exact,
 };
-use crate::crypto::{Identity, PayloadCipher, open_header};
+use crate::body::salvage_record::SalvageRecord;
+use crate::crypto::signature::SignatureStatus;
+use crate::crypto::{Identity, OpenedKey, PayloadCipher, open_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FINAL_FRAME_LEN, FORMAT_VERSION, FRAME_HEADER_LEN, FrameHeader, Header, HeaderLen,
@@ -52,6 +54,12 @@ pub enum Event {
         /// The pages and the database geometry they belong to.
         batch: PageBatch,
     },
+    /// A salvage record at chunk 1 (spec §6.7): this archive was written by
+    /// salvage from a damaged one. Its content never fails the archive.
+    Salvaged {
+        /// The record, or `None` when its body is not one canonical value.
+        record: Option<SalvageRecord>,
+    },
     /// An ignorable chunk this decoder does not interpret, authenticated and skipped.
     Skipped {
         /// The chunk index.
@@ -74,6 +82,17 @@ pub struct HeaderInfo {
     pub header_len: usize,
     /// The prelude: suite, declared limits, salt.
     pub prelude: Prelude,
+    /// The file key the header gave up and the kind of slot that did:
+    /// offered back as an identity, it opens this archive again with no
+    /// slot work.
+    pub opened: OpenedKey,
+}
+
+impl HeaderInfo {
+    /// What the signature block of this archive's `trailer` says (spec §6.6.3).
+    pub fn signature_status(&self, trailer: &Trailer) -> SignatureStatus {
+        SignatureStatus::of(&self.opened.signature_context(), trailer)
+    }
 }
 
 #[derive(Debug)]
@@ -553,7 +572,7 @@ impl Decoder {
     /// Parses the header and opens it (spec §7.1 steps 5.4 to 7).
     fn open_header(&mut self) -> Result<HeaderInfo> {
         let header = Header::parse(&self.buffer)?;
-        let keys = open_header(&header, &self.identities)?;
+        let (opened, keys) = open_header(&header, &self.identities)?;
         self.opened = Some(Opened {
             opener: FrameOpener {
                 cipher: keys.payload,
@@ -570,6 +589,7 @@ impl Decoder {
             key_slots: header.slots.len(),
             header_len: self.buffer.len(),
             prelude: header.prelude,
+            opened,
         })
     }
 
@@ -648,6 +668,9 @@ impl Decoder {
                 self.tally.add_pages(batch.pages.len() as u64);
                 Ok(Event::Pages { chunk, batch })
             }
+            ChunkKind::SALVAGE if chunk == 1 => Ok(Event::Salvaged {
+                record: SalvageRecord::decode(body),
+            }),
             kind if kind.is_ignorable() => Ok(Event::Skipped { chunk, kind }),
             kind => Err(Error::UnknownCriticalChunk {
                 chunk,

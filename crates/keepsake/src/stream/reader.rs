@@ -5,10 +5,11 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom};
 
 use crate::body::pages::PageBatch;
 use crate::body::records::{ArchiveMetadata, Record};
+use crate::body::salvage_record::SalvageRecord;
 use crate::crypto::Identity;
 use crate::crypto::signature::SignatureStatus;
 use crate::error::{Error, Result};
-use crate::format::{FINAL_FRAME_LEN, Trailer};
+use crate::format::{ChunkKind, FINAL_FRAME_LEN, FRAME_HEADER_LEN, FrameHeader, Trailer};
 use crate::limits::Limits;
 use crate::stream::decoder::{
     Decoder, Event, FrameOpener, HeaderInfo, OpenedFrame, SealedFrame, Unit,
@@ -178,6 +179,8 @@ pub struct ArchiveReader<R: Read> {
     header: HeaderInfo,
     metadata: ArchiveMetadata,
     trailer: Option<Trailer>,
+    /// The salvage record, once chunk 1 has been read and was one.
+    salvage: Option<Option<SalvageRecord>>,
 }
 
 impl<R: Read> std::fmt::Debug for ArchiveReader<R> {
@@ -229,7 +232,15 @@ impl<R: Read> ArchiveReader<R> {
             header,
             metadata,
             trailer: None,
+            salvage: None,
         })
+    }
+
+    /// What the salvage record at chunk 1 says, once chunk 1 has been read:
+    /// `None` for an archive that is not a salvage's output, `Some(None)` for
+    /// a salvage record that does not decode (spec §6.7).
+    pub fn salvage_record(&self) -> Option<Option<&SalvageRecord>> {
+        self.salvage.as_ref().map(Option::as_ref)
     }
 
     /// The archive's metadata chunk.
@@ -306,6 +317,7 @@ impl<R: Read> ArchiveReader<R> {
                     self.trailer = Some(trailer);
                     return Ok(None);
                 }
+                Some(Event::Salvaged { record }) => self.salvage = Some(record),
                 Some(_) => continue,
                 None => return Err(Error::invalid("the decoder ended without a trailer")),
             }
@@ -352,6 +364,13 @@ pub struct ArchiveSummary {
     pub archive_bytes: u64,
     /// What the trailer's signature block says (spec §6.6.3).
     pub signature: SignatureStatus,
+    /// The file key the header gave up and the kind of slot that did: pass
+    /// it on as an [`Identity::Opened`] to read the archive again without
+    /// repeating the slot work.
+    pub opened: crate::crypto::OpenedKey,
+    /// The salvage record at chunk 1, when the archive is a salvage's output
+    /// (spec §6.7): `Some(None)` when it does not decode.
+    pub salvage: Option<Option<SalvageRecord>>,
 }
 
 /// Reads the header, the metadata chunk and the trailer of a seekable
@@ -364,16 +383,57 @@ pub fn read_summary<R: Read + Seek>(
     identities: &[Identity],
     limits: Limits,
 ) -> Result<ArchiveSummary> {
-    let opened = open_seekable(&mut source, identities, limits)?;
-    let signature = SignatureStatus::of(&opened.header.prelude.to_bytes(), &opened.trailer);
+    let mut opened = open_seekable(&mut source, identities, limits)?;
+    let signature = opened.header.signature_status(&opened.trailer);
+    let salvage = read_salvage_record(&mut source, &mut opened);
     Ok(ArchiveSummary {
+        salvage,
         signature,
+        opened: opened.header.opened.clone(),
         format_version: opened.header.format_version,
         key_slots: opened.header.key_slots,
         metadata: opened.metadata,
         trailer: Some(opened.trailer),
         archive_bytes: opened.archive_bytes,
     })
+}
+
+/// Chunk 1 of a seekable archive when it is a salvage record (spec §6.7):
+/// one more small read. Anything unexpected there reads as no record, since
+/// a summary verifies nothing between the metadata and the trailer.
+fn read_salvage_record<R: Read + Seek>(
+    source: &mut R,
+    start: &mut SeekableStart,
+) -> Option<Option<SalvageRecord>> {
+    if start.trailer.chunk_count < 2 {
+        return None;
+    }
+    let mut bytes = [0; FRAME_HEADER_LEN];
+    read_exact_at(
+        source,
+        start.after_metadata,
+        &mut bytes,
+        start.archive_bytes,
+    )
+    .ok()?;
+    let frame = FrameHeader::parse(&bytes, 1, start.header.prelude.max_chunk_size).ok()?;
+    if frame.kind != ChunkKind::SALVAGE || frame.is_final() {
+        return None;
+    }
+    let mut stored = vec![0; frame.stored_len as usize];
+    read_exact_at(
+        source,
+        start.after_metadata + FRAME_HEADER_LEN as u64,
+        &mut stored,
+        start.archive_bytes,
+    )
+    .ok()?;
+    let (_, body, _) = start
+        .opener
+        .open(SealedFrame::new(frame, stored))
+        .ok()?
+        .into_parts();
+    Some(SalvageRecord::decode(&body))
 }
 
 /// What the three reads of a seekable archive give (spec §7.2), with an
@@ -383,6 +443,8 @@ pub(crate) struct SeekableStart {
     pub(crate) metadata: ArchiveMetadata,
     pub(crate) trailer: Trailer,
     pub(crate) archive_bytes: u64,
+    /// Where frame 1 starts.
+    pub(crate) after_metadata: u64,
     pub(crate) opener: FrameOpener,
 }
 
@@ -420,6 +482,7 @@ pub(crate) fn open_seekable<R: Read + Seek>(
         metadata,
         trailer,
         archive_bytes,
+        after_metadata,
         opener,
     })
 }

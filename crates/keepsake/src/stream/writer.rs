@@ -14,7 +14,7 @@ use crate::body::records::{
 };
 use crate::crypto::signature::SigningKey;
 use crate::crypto::slots::Recipient;
-use crate::crypto::{HeaderKeys, PayloadCipher, seal_header};
+use crate::crypto::{HeaderKeys, PayloadCipher, SignatureContext, seal_header};
 use crate::error::{Error, Limit, Result};
 use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, Header, PRELUDE_LEN,
@@ -94,6 +94,8 @@ impl WriterOptions {
 pub struct ArchiveWriter<W: Write> {
     sink: W,
     prelude: [u8; PRELUDE_LEN],
+    /// What a signature binds besides the trailer (spec §6.6.3).
+    signature_context: SignatureContext,
     cipher: PayloadCipher,
     compressor: Compressor,
     options: WriterOptions,
@@ -200,6 +202,7 @@ impl<W: Write> ArchiveWriter<W> {
         let mut writer = ArchiveWriter {
             sink,
             prelude: Prelude::to_bytes(&header.prelude),
+            signature_context: keys.signature,
             cipher: keys.payload,
             compressor: Compressor::new(options.level)?,
             options: options.clone(),
@@ -222,6 +225,13 @@ impl<W: Write> ArchiveWriter<W> {
     /// The 52 prelude bytes of the archive's header.
     pub fn prelude(&self) -> &[u8; PRELUDE_LEN] {
         &self.prelude
+    }
+
+    /// The prelude and file-key commitment a signature binds (spec §6.6.3):
+    /// the test vectors sign with it.
+    #[doc(hidden)]
+    pub fn signature_context(&self) -> &SignatureContext {
+        &self.signature_context
     }
 
     /// How many chunks have been written to the sink so far.
@@ -347,7 +357,7 @@ impl<W: Write> ArchiveWriter<W> {
             trailer.index_offset = offset;
         }
         if let Some(key) = &self.options.signing_key {
-            key.sign(&self.prelude, &mut trailer);
+            key.sign(&self.signature_context, &mut trailer);
         }
         self.write_frame(ChunkKind::TRAILER, FLAG_FINAL, trailer.to_bytes().to_vec())?;
         Ok((self.into_sink()?, trailer))
