@@ -2,11 +2,9 @@
 //! a new file.
 
 use std::ffi::{c_char, c_void};
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use keepsake::atomic::PendingFile;
+use keepsake::atomic::AtomicFile;
 use keepsake::body::records::decode_batch;
 use keepsake::format::Trailer;
 use keepsake::json::Json;
@@ -34,23 +32,15 @@ pub struct KeepsakeWriter {
 enum Writing {
     /// To the caller's callback.
     Callback(ArchiveWriter<CallbackSink>),
-    /// To a temporary file beside `path`, renamed to it by finish.
-    File {
-        writer: ArchiveWriter<BufWriter<File>>,
-        pending: PendingFile,
-        path: PathBuf,
-    },
+    /// To a new file, renamed into place by finish.
+    File(ArchiveWriter<AtomicFile>),
 }
 
 impl std::fmt::Debug for Writing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Writing::Callback(writer) => f.debug_tuple("Callback").field(writer).finish(),
-            Writing::File { writer, path, .. } => f
-                .debug_struct("File")
-                .field("writer", writer)
-                .field("path", path)
-                .finish_non_exhaustive(),
+            Writing::File(writer) => f.debug_tuple("File").field(writer).finish(),
         }
     }
 }
@@ -59,24 +49,16 @@ impl Writing {
     fn write_record(&mut self, record: &Record) -> Result<()> {
         match self {
             Writing::Callback(writer) => writer.write_record(record),
-            Writing::File { writer, .. } => writer.write_record(record),
+            Writing::File(writer) => writer.write_record(record),
         }
     }
 
     fn finish(self) -> Result<Trailer> {
         match self {
             Writing::Callback(writer) => Ok(writer.finish()?.1),
-            Writing::File {
-                writer,
-                pending,
-                path,
-            } => {
-                let (sink, trailer) = writer.finish()?;
-                let file = sink
-                    .into_inner()
-                    .map_err(|error| Error::Io(error.into_error()))?;
-                file.sync_all()?;
-                pending.persist(&path)?;
+            Writing::File(writer) => {
+                let (file, trailer) = writer.finish()?;
+                file.finish()?;
                 Ok(trailer)
             }
         }
@@ -160,20 +142,14 @@ pub unsafe extern "C" fn keepsake_writer_create_file(
         // SAFETY: as the caller promises.
         let options = unsafe { crate::buffer::handle(options, "the write options") }?;
         let recipients = options.recipients()?;
-        let pending = PendingFile::beside(path)?;
-        let file = pending.temp.as_file().try_clone()?;
         let writer = ArchiveWriter::new(
-            BufWriter::with_capacity(1 << 16, file),
+            AtomicFile::create(path)?,
             recipients,
             &metadata(options),
             &options.writer,
         )?;
         let writer = KeepsakeWriter {
-            state: Guarded::new(Writing::File {
-                writer,
-                pending,
-                path: path.to_owned(),
-            }),
+            state: Guarded::new(Writing::File(writer)),
             max_record_size: options.writer.max_record_size(),
         };
         // SAFETY: checked not NULL; writable as the caller promises.
