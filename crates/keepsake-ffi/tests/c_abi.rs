@@ -34,9 +34,9 @@ fn built(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} was not built next to {}", deps.display()))
 }
 
-/// Compiles `source` (in `tests/c`) into `output` with the system C compiler,
-/// warnings as errors, linked statically or against the shared library.
-fn compile(source: &str, output: &Path, statically: bool) {
+/// Compiles `source` into `output` with the system C compiler, warnings as
+/// errors, linked statically or against the shared library.
+fn compile(source: &Path, output: &Path, statically: bool) {
     let dir = crate_dir();
     let mut cc = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()));
     cc.args([
@@ -75,7 +75,8 @@ fn compile(source: &str, output: &Path, statically: bool) {
         .expect("the C compiler runs (is `cc` installed?)");
     assert!(
         result.status.success(),
-        "compiling {source} failed:\n{}",
+        "compiling {} failed:\n{}",
+        source.display(),
         String::from_utf8_lossy(&result.stderr)
     );
 }
@@ -166,7 +167,7 @@ fn every_vector_reads_through_the_c_abi_as_the_manifest_says() {
         serde_json::from_slice(&std::fs::read(vectors.join("manifest.json")).unwrap()).unwrap();
     let work = tempfile::tempdir().unwrap();
     let program = work.path().join("vectors");
-    compile("vectors.c", &program, false);
+    compile(&crate_dir().join("tests/c/vectors.c"), &program, false);
     let facts_path = work.path().join("facts.tsv");
     std::fs::write(&facts_path, facts(&manifest)).unwrap();
     let out_dir = work.path().join("out");
@@ -281,7 +282,7 @@ fn c_writes_archives_the_keepsake_binary_verifies() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let program = dir.join("roundtrip");
-    compile("roundtrip.c", &program, true);
+    compile(&crate_dir().join("tests/c/roundtrip.c"), &program, true);
 
     let key_hex = "4b".repeat(32);
     let identity = X25519Identity::from_bytes([7; 32]);
@@ -394,4 +395,25 @@ fn c_writes_archives_the_keepsake_binary_verifies() {
         &[],
     );
     assert_eq!(from_db["counts"], counts(2, 80, 0));
+}
+
+#[test]
+fn the_readme_c_example_compiles_and_runs() {
+    let readme = std::fs::read_to_string(crate_dir().join("../../README.md")).unwrap();
+    let start = readme.find("```c\n").expect("the README has a C example") + 5;
+    let length = readme[start..].find("```\n").expect("the example ends");
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("example.c");
+    std::fs::write(&source, &readme[start..start + length]).unwrap();
+    let program = work.path().join("example");
+    compile(&source, &program, true);
+    let output = run(Command::new(&program).current_dir(work.path()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains(r#""content":"68656c6c6f""#), "{stdout}");
+    assert!(
+        stdout.contains(r#"import: {"inserted":{"conversations":1,"messages":1,"consent":0}"#),
+        "{stdout}"
+    );
+    assert!(work.path().join("restored.db").exists());
 }
