@@ -11,7 +11,7 @@ use keepsake_sqlite::{CreateOptions, create_archive, import_archive_with, verify
 use crate::buffer::{KeepsakeBuffer, check_out, handle, put, text};
 use crate::callbacks::{KeepsakeProgressFn, progress};
 use crate::options::{KeepsakeOpenOptions, KeepsakeWriteOptions};
-use crate::reports::{CreateJson, ImportJson, SummaryJson, VerifyJson, to_json};
+use crate::reports::{CreateJson, ImportJson, SummaryJson, VerifyJson, put_if_asked, to_json};
 use crate::status::{KeepsakeError, KeepsakeStatus, guard};
 
 /// Reads the header, the metadata chunk and the final chunk of the archive
@@ -73,11 +73,8 @@ pub unsafe extern "C" fn keepsake_archive_verify(
         let options = unsafe { handle(options, "the open options") }?;
         let progress = progress(on_progress, user_data);
         let verified = verify_archive_with(path, &options.identities, &progress)?;
-        if !report.is_null() {
-            // SAFETY: not NULL; writable as the caller promises.
-            unsafe { put(report, to_json(&VerifyJson::of(&verified))?) }?;
-        }
-        Ok(())
+        // SAFETY: NULL or writable, as the caller promises.
+        unsafe { put_if_asked(report, &VerifyJson::of(&verified)) }
     })
 }
 
@@ -116,11 +113,8 @@ pub unsafe extern "C" fn keepsake_database_import(
         let options = unsafe { handle(options, "the open options") }?;
         let progress = progress(on_progress, user_data);
         let imported = import_archive_with(archive, &options.identities, db, &progress)?;
-        if !report.is_null() {
-            // SAFETY: not NULL; writable as the caller promises.
-            unsafe { put(report, to_json(&ImportJson::of(&imported))?) }?;
-        }
-        Ok(())
+        // SAFETY: NULL or writable, as the caller promises.
+        unsafe { put_if_asked(report, &ImportJson::of(&imported)) }
     })
 }
 
@@ -167,10 +161,7 @@ pub unsafe extern "C" fn keepsake_database_create_archive(
             progress: progress(on_progress, user_data),
         };
         let created = create_archive(db, archive, options.recipients()?, &create)?;
-        if !report.is_null() {
-            // SAFETY: not NULL; writable as the caller promises.
-            unsafe { put(report, to_json(&CreateJson::of(&created))?) }?;
-        }
-        Ok(())
+        // SAFETY: NULL or writable, as the caller promises.
+        unsafe { put_if_asked(report, &CreateJson::of(&created)) }
     })
 }

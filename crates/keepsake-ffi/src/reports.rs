@@ -166,3 +166,20 @@ pub(crate) fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec(value)
         .map_err(|error| keepsake::Error::invalid(format!("cannot write JSON: {error}")))
 }
+
+/// Stores `value` as JSON at `out`, unless `out` is NULL (the caller did
+/// not ask for it).
+///
+/// # Safety
+///
+/// `out` must be NULL or point to writable storage for a `KeepsakeBuffer`.
+pub(crate) unsafe fn put_if_asked(
+    out: *mut crate::buffer::KeepsakeBuffer,
+    value: &impl Serialize,
+) -> Result<()> {
+    if out.is_null() {
+        return Ok(());
+    }
+    // SAFETY: not NULL, and writable as the caller promises.
+    unsafe { crate::buffer::put(out, to_json(value)?) }
+}

@@ -10,11 +10,11 @@ use keepsake::format::Trailer;
 use keepsake::json::Json;
 use keepsake::{ArchiveMetadata, ArchiveWriter, Error, Record, Result};
 
-use crate::buffer::{KeepsakeBuffer, bytes, check_out, give, handle_mut, put, take, text};
+use crate::buffer::{KeepsakeBuffer, bytes, check_out, give, handle_mut, take, text};
 use crate::callbacks::{CallbackSink, KeepsakeWriteFn};
 use crate::handle::Guarded;
 use crate::options::KeepsakeWriteOptions;
-use crate::reports::to_json;
+use crate::reports::put_if_asked;
 use crate::status::{KeepsakeError, KeepsakeStatus, guard, guard_value};
 
 /// An archive being written. Made by keepsake_writer_new or
@@ -77,6 +77,24 @@ fn metadata(options: &KeepsakeWriteOptions) -> ArchiveMetadata {
     metadata
 }
 
+/// A writer to `sink`: the header and the metadata chunk written.
+fn start<W: std::io::Write>(
+    sink: W,
+    options: &KeepsakeWriteOptions,
+    wrap: fn(ArchiveWriter<W>) -> Writing,
+) -> Result<KeepsakeWriter> {
+    let writer = ArchiveWriter::new(
+        sink,
+        options.recipients()?,
+        &metadata(options),
+        &options.writer,
+    )?;
+    Ok(KeepsakeWriter {
+        state: Guarded::new(wrap(writer)),
+        max_record_size: options.writer.max_record_size(),
+    })
+}
+
 /// Starts an archive written to the caller's `write` callback: writes the
 /// header and the metadata chunk (through `write`) and stores a new writer
 /// at `*out`. `write` is called during this call and during later calls on
@@ -101,16 +119,7 @@ pub unsafe extern "C" fn keepsake_writer_new(
         // SAFETY: as the caller promises.
         let options = unsafe { crate::buffer::handle(options, "the write options") }?;
         let sink = CallbackSink::new(write, user_data)?;
-        let writer = ArchiveWriter::new(
-            sink,
-            options.recipients()?,
-            &metadata(options),
-            &options.writer,
-        )?;
-        let writer = KeepsakeWriter {
-            state: Guarded::new(Writing::Callback(writer)),
-            max_record_size: options.writer.max_record_size(),
-        };
+        let writer = start(sink, options, Writing::Callback)?;
         // SAFETY: checked not NULL; writable as the caller promises.
         unsafe { give(out, writer) };
         Ok(())
@@ -141,17 +150,9 @@ pub unsafe extern "C" fn keepsake_writer_create_file(
         let path = Path::new(unsafe { text(path, "the archive path") }?);
         // SAFETY: as the caller promises.
         let options = unsafe { crate::buffer::handle(options, "the write options") }?;
-        let recipients = options.recipients()?;
-        let writer = ArchiveWriter::new(
-            AtomicFile::create(path)?,
-            recipients,
-            &metadata(options),
-            &options.writer,
-        )?;
-        let writer = KeepsakeWriter {
-            state: Guarded::new(Writing::File(writer)),
-            max_record_size: options.writer.max_record_size(),
-        };
+        // Options without a key slot fail before a temporary file is made.
+        options.recipients()?;
+        let writer = start(AtomicFile::create(path)?, options, Writing::File)?;
         // SAFETY: checked not NULL; writable as the caller promises.
         unsafe { give(out, writer) };
         Ok(())
@@ -257,11 +258,8 @@ pub unsafe extern "C" fn keepsake_writer_finish(
         let mut writer =
             unsafe { take(writer) }.ok_or_else(|| Error::invalid("the writer is NULL"))?;
         let finished = writer.state.take()?.finish()?;
-        if !trailer.is_null() {
-            // SAFETY: not NULL, and writable as the caller promises.
-            unsafe { put(trailer, to_json(&Json(&finished))?) }?;
-        }
-        Ok(())
+        // SAFETY: NULL or writable, as the caller promises.
+        unsafe { put_if_asked(trailer, &Json(&finished)) }
     })
 }
 
