@@ -21,7 +21,8 @@ use crate::reports::{ArchiveMetadata, Signature, Trailer};
 type CoreReader = keepsake::ArchiveReader<Box<dyn Read + Send>>;
 
 struct Reading {
-    reader: CoreReader,
+    /// None once closed.
+    reader: Option<CoreReader>,
     /// Records of the current batch not yet handed out by iteration.
     pending: VecDeque<Record>,
 }
@@ -68,7 +69,7 @@ impl ArchiveReader {
 
     /// The next batch of records from the archive, or None at its end.
     fn read_batch(&self, py: Python<'_>, reading: &mut Reading) -> PyResult<Option<Vec<Record>>> {
-        let reader = &mut reading.reader;
+        let reader = reading.reader.as_mut().ok_or_else(closed)?;
         let batch = py.detach(|| {
             while let Some(item) = reader.next_item()? {
                 if let Item::Records(records) = item {
@@ -121,7 +122,7 @@ impl ArchiveReader {
             format_version: reader.header().format_version,
             key_slots: reader.header().key_slots,
             state: Mutex::new(Reading {
-                reader,
+                reader: Some(reader),
                 pending: VecDeque::new(),
             }),
             raised,
@@ -159,25 +160,25 @@ impl ArchiveReader {
                 None => return Ok(None),
             }
         }
-        let record = reading.pending.pop_front().expect("not empty");
-        to_dict(py, &record).map(Some)
+        match reading.pending.pop_front() {
+            Some(record) => to_dict(py, &record).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The trailer, once every record has been read; None before.
     #[getter]
     fn trailer(&self, py: Python<'_>) -> PyResult<Option<Trailer>> {
         let reading = self.state()?;
-        Ok(reading
-            .reader
-            .trailer()
-            .map(|trailer| Trailer::of(py, trailer)))
+        let reader = reading.reader.as_ref().ok_or_else(closed)?;
+        Ok(reader.trailer().map(|trailer| Trailer::of(py, trailer)))
     }
 
     /// The signature, once every record has been read; None before.
     #[getter]
     fn signature(&self) -> PyResult<Option<Signature>> {
         let reading = self.state()?;
-        let reader = &reading.reader;
+        let reader = reading.reader.as_ref().ok_or_else(closed)?;
         Ok(reader.trailer().map(|trailer| {
             Signature::of(&SignatureStatus::of(
                 &reader.header().prelude.to_bytes(),
@@ -186,16 +187,30 @@ impl ArchiveReader {
         }))
     }
 
+    /// Closes the source (a file opened by path) and ends reading; the
+    /// trailer and signature are gone with it.
+    fn close(&self) -> PyResult<()> {
+        let mut reading = self.state()?;
+        reading.reader = None;
+        reading.pending.clear();
+        Ok(())
+    }
+
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
+    /// Closes the reader.
     fn __exit__(
         &self,
         _exc_type: Option<&Bound<'_, PyAny>>,
         _exc: Option<&Bound<'_, PyAny>>,
         _traceback: Option<&Bound<'_, PyAny>>,
-    ) -> bool {
-        false
+    ) -> PyResult<bool> {
+        self.close().map(|()| false)
     }
+}
+
+fn closed() -> PyErr {
+    InvalidInputError::new_err("the reader is closed")
 }

@@ -11,8 +11,8 @@ from conftest import FAST, KEY, OTHER_KEY, BASE_NS, consent, conversation, messa
 
 
 def read_all(source, key=KEY, **options):
-    with keepsake.ArchiveReader(source, key, **options) as reader:
-        return list(reader), reader
+    reader = keepsake.ArchiveReader(source, key, **options)
+    return list(reader), reader
 
 
 def test_records_round_trip_through_a_file_and_a_file_object(tmp_path, records):
@@ -52,6 +52,16 @@ def test_records_round_trip_through_a_file_and_a_file_object(tmp_path, records):
     found, reader = read_all(io.BytesIO(sink.getvalue()))
     assert found == records
     assert reader.signature.status == "unsigned"
+
+
+def test_a_reader_closes_at_the_end_of_its_block(archive, records):
+    with keepsake.ArchiveReader(archive, KEY) as reader:
+        assert next(reader) == records[0]
+    with pytest.raises(keepsake.InvalidInputError, match="closed"):
+        next(reader)
+    with pytest.raises(keepsake.InvalidInputError, match="closed"):
+        reader.trailer
+    assert reader.metadata.mode == "records"
 
 
 def test_batches_come_out_in_order_and_end_with_none(archive, records):
