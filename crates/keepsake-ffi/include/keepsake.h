@@ -475,7 +475,8 @@ void keepsake_buffer_free(struct KeepsakeBuffer buffer);
 
 /**
  * A new, empty set of open options: no key yet, the default limits (those
- * of the specification, §9), one worker thread per core.
+ * of the specification, §9), one worker thread per core. NULL only after
+ * an internal error.
  */
 struct KeepsakeOpenOptions *keepsake_open_options_new(void);
 
@@ -568,7 +569,7 @@ KeepsakeStatus keepsake_open_options_set_threads(struct KeepsakeOpenOptions *opt
 /**
  * New write options: no key slot yet (add at least one), messages and
  * consent selected, no time range, 1 MiB chunks, zstd level 3, one worker
- * thread per core, unsigned.
+ * thread per core, unsigned. NULL only after an internal error.
  */
 struct KeepsakeWriteOptions *keepsake_write_options_new(void);
 

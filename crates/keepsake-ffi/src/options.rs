@@ -62,7 +62,8 @@ unsafe fn raw_key(key: *const u8, key_len: usize) -> Result<ArchiveKey> {
 }
 
 /// A new, empty set of open options: no key yet, the default limits (those
-/// of the specification, §9), one worker thread per core.
+/// of the specification, §9), one worker thread per core. NULL only after
+/// an internal error.
 #[unsafe(no_mangle)]
 pub extern "C" fn keepsake_open_options_new() -> *mut KeepsakeOpenOptions {
     guard_value(std::ptr::null_mut(), || {
@@ -209,7 +210,7 @@ pub unsafe extern "C" fn keepsake_open_options_set_threads(
 
 /// New write options: no key slot yet (add at least one), messages and
 /// consent selected, no time range, 1 MiB chunks, zstd level 3, one worker
-/// thread per core, unsigned.
+/// thread per core, unsigned. NULL only after an internal error.
 #[unsafe(no_mangle)]
 pub extern "C" fn keepsake_write_options_new() -> *mut KeepsakeWriteOptions {
     guard_value(std::ptr::null_mut(), || {
