@@ -1,240 +1,20 @@
 //! The published files: each vector's archive and records, and the manifest
 //! that states each one's expected outcome.
 
-use keepsake::body::salvage_record::SalvageRecord;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::{fs, io};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use keepsake::body::records::{
-    ArchiveMetadata, ArchiveMode, ConsentEntityType, ConsentState, ConversationKind,
-    DeliveryStatus, MessageKind, Record,
-};
+use keepsake::body::records::{ArchiveMetadata, Record};
+use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::crypto::X25519Identity;
 use keepsake::format::Trailer;
+use keepsake::json::Json;
 use keepsake::limits::DEFAULT_MAX_CHUNK_SIZE;
 
 use super::*;
-
-// JSON forms, as `test-vectors/README.md` defines them. Typed structs, so the
-// key order is the field order whatever serde_json's map type.
-
-/// A record as the `NAME.records.json` files write it.
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum RecordJson {
-    /// A conversation.
-    Conversation {
-        /// Hex.
-        id: String,
-        /// `group` or `dm`.
-        kind: &'static str,
-        /// Decimal string.
-        created_at_ns: String,
-        /// Text or null.
-        name: Option<String>,
-        /// Text or null.
-        dm_peer: Option<String>,
-        /// Text or null.
-        added_by: Option<String>,
-        /// Texts.
-        member_ids: Vec<String>,
-        /// Keys in UTF-8 byte order.
-        metadata: BTreeMap<String, String>,
-        /// Decimal string or null.
-        last_message_ns: Option<String>,
-    },
-    /// A message.
-    Message {
-        /// Hex.
-        id: String,
-        /// Hex.
-        conversation_id: String,
-        /// Text.
-        sender_id: String,
-        /// Hex.
-        sender_installation_id: String,
-        /// Decimal string.
-        sent_at_ns: String,
-        /// `application` or `membership_change`.
-        kind: &'static str,
-        /// Text.
-        content_type: String,
-        /// Hex.
-        content: String,
-        /// `published`, `unpublished` or `failed`.
-        delivery_status: &'static str,
-        /// Hex or null.
-        reference_id: Option<String>,
-        /// Decimal string or null.
-        expires_at_ns: Option<String>,
-    },
-    /// A consent preference.
-    Consent {
-        /// `conversation`, `inbox` or `address`.
-        entity_type: &'static str,
-        /// Text.
-        entity: String,
-        /// `unknown`, `allowed` or `denied`.
-        state: &'static str,
-        /// Decimal string.
-        updated_at_ns: String,
-    },
-}
-
-impl RecordJson {
-    /// The JSON form of `record`.
-    pub fn of(record: &Record) -> RecordJson {
-        let ns = |value: i64| value.to_string();
-        match record {
-            Record::Conversation(c) => RecordJson::Conversation {
-                id: hex(&c.id),
-                kind: match c.kind {
-                    ConversationKind::Group => "group",
-                    ConversationKind::Dm => "dm",
-                },
-                created_at_ns: ns(c.created_at_ns),
-                name: c.name.clone(),
-                dm_peer: c.dm_peer.clone(),
-                added_by: c.added_by.clone(),
-                member_ids: c.member_ids.clone(),
-                metadata: c.metadata.clone(),
-                last_message_ns: c.last_message_ns.map(ns),
-            },
-            Record::Message(m) => RecordJson::Message {
-                id: hex(&m.id),
-                conversation_id: hex(&m.conversation_id),
-                sender_id: m.sender_id.clone(),
-                sender_installation_id: hex(&m.sender_installation_id),
-                sent_at_ns: ns(m.sent_at_ns),
-                kind: match m.kind {
-                    MessageKind::Application => "application",
-                    MessageKind::MembershipChange => "membership_change",
-                },
-                content_type: m.content_type.clone(),
-                content: hex(&m.content),
-                delivery_status: match m.delivery_status {
-                    DeliveryStatus::Published => "published",
-                    DeliveryStatus::Unpublished => "unpublished",
-                    DeliveryStatus::Failed => "failed",
-                },
-                reference_id: m.reference_id.as_deref().map(hex),
-                expires_at_ns: m.expires_at_ns.map(ns),
-            },
-            Record::Consent(c) => RecordJson::Consent {
-                entity_type: match c.entity_type {
-                    ConsentEntityType::Conversation => "conversation",
-                    ConsentEntityType::Inbox => "inbox",
-                    ConsentEntityType::Address => "address",
-                },
-                entity: c.entity.clone(),
-                state: match c.state {
-                    ConsentState::Unknown => "unknown",
-                    ConsentState::Allowed => "allowed",
-                    ConsentState::Denied => "denied",
-                },
-                updated_at_ns: ns(c.updated_at_ns),
-            },
-        }
-    }
-}
-
-/// The metadata chunk as the manifest writes it.
-#[derive(Serialize)]
-pub struct MetadataJson {
-    /// `records` or `pages`.
-    pub mode: &'static str,
-    /// Decimal string.
-    pub created_at_ns: String,
-    /// The requested elements.
-    pub elements: ElementsJson,
-    /// Decimal string or null.
-    pub start_ns: Option<String>,
-    /// Decimal string or null.
-    pub end_ns: Option<String>,
-    /// Text.
-    pub creator: String,
-}
-
-/// [`Elements`] as the manifest writes it.
-#[derive(Serialize)]
-pub struct ElementsJson {
-    /// Conversations and messages requested.
-    pub messages: bool,
-    /// Consent requested.
-    pub consent: bool,
-}
-
-impl MetadataJson {
-    /// The JSON form of `metadata`.
-    pub fn of(metadata: &ArchiveMetadata) -> MetadataJson {
-        MetadataJson {
-            mode: match metadata.mode {
-                ArchiveMode::Records => "records",
-                ArchiveMode::Pages => "pages",
-            },
-            created_at_ns: metadata.created_at_ns.to_string(),
-            elements: ElementsJson {
-                messages: metadata.elements.messages,
-                consent: metadata.elements.consent,
-            },
-            start_ns: metadata.start_ns.map(|ns| ns.to_string()),
-            end_ns: metadata.end_ns.map(|ns| ns.to_string()),
-            creator: metadata.creator.clone(),
-        }
-    }
-}
-
-/// The trailer as the manifest writes it.
-#[derive(Serialize)]
-pub struct TrailerJson {
-    /// N.
-    pub chunk_count: u64,
-    /// Conversation records.
-    pub conversations: u64,
-    /// Message records.
-    pub messages: u64,
-    /// Consent records.
-    pub consent: u64,
-    /// Pages.
-    pub pages: u64,
-    /// Sum of body lengths.
-    pub plaintext_bytes: u64,
-    /// `[first, last]` as decimal strings, or null.
-    pub time_range: Option<[String; 2]>,
-    /// Hex.
-    pub content_digest: String,
-    /// The seek index's chunk, 0 if none.
-    pub index_chunk: u64,
-    /// The seek index's offset, 0 if none.
-    pub index_offset: u64,
-    /// The 97-byte signature block, hex.
-    pub signature_block: String,
-}
-
-impl TrailerJson {
-    /// The JSON form of `trailer`.
-    pub fn of(trailer: &Trailer) -> TrailerJson {
-        TrailerJson {
-            chunk_count: trailer.chunk_count,
-            conversations: trailer.conversations,
-            messages: trailer.messages,
-            consent: trailer.consent,
-            pages: trailer.pages,
-            plaintext_bytes: trailer.plaintext_bytes,
-            time_range: trailer
-                .time_range
-                .map(|(first, last)| [first.to_string(), last.to_string()]),
-            content_digest: hex(&trailer.content_digest),
-            index_chunk: trailer.index_chunk,
-            index_offset: trailer.index_offset,
-            signature_block: hex(&trailer.signature),
-        }
-    }
-}
 
 #[derive(Serialize)]
 pub(crate) struct HeaderJson {
@@ -277,9 +57,9 @@ pub(crate) struct EntryJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) header: Option<HeaderJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) metadata: Option<MetadataJson>,
+    pub(crate) metadata: Option<Json<ArchiveMetadata>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) trailer: Option<TrailerJson>,
+    pub(crate) trailer: Option<Json<Trailer>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) seek_outcome: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -296,7 +76,7 @@ pub struct SalvageRecordJson {
     /// Whether the body is one canonical value; the other fields are null when not.
     pub readable: bool,
     /// The damaged archive's metadata, null when lost.
-    pub original: Option<MetadataJson>,
+    pub original: Option<Json<ArchiveMetadata>>,
     /// Decimal string or null.
     pub chunks_expected: Option<String>,
     /// Decimal string.
@@ -318,7 +98,7 @@ impl SalvageRecordJson {
             readable: record.is_some(),
             original: record
                 .and_then(|record| record.original.as_ref())
-                .map(MetadataJson::of),
+                .map(|metadata| Json(metadata.clone())),
             chunks_expected: record
                 .and_then(|record| record.chunks_expected)
                 .map(|count| count.to_string()),
@@ -369,7 +149,7 @@ pub(crate) fn records_file(vector: &Vector) -> Option<Vec<u8>> {
     if vector.outcome != Outcome::Success {
         return None;
     }
-    let records: Vec<RecordJson> = vector.released.iter().map(RecordJson::of).collect();
+    let records: Vec<Json<&Record>> = vector.released.iter().map(Json).collect();
     let text = json_text(&records);
     (text.len() <= RECORDS_FILE_LIMIT).then_some(text)
 }
@@ -453,8 +233,8 @@ pub(crate) fn entry(vector: &Vector) -> EntryJson {
             max_chunk_size: expected.header.max_chunk_size,
             max_record_size: expected.header.max_record_size,
         });
-        entry.metadata = Some(MetadataJson::of(&expected.metadata));
-        entry.trailer = Some(TrailerJson::of(&expected.trailer));
+        entry.metadata = Some(Json(expected.metadata.clone()));
+        entry.trailer = Some(Json(expected.trailer.clone()));
     }
     entry
 }

@@ -12,12 +12,13 @@ use std::sync::OnceLock;
 
 use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::format::{ChunkKind, Trailer};
+use keepsake::json::Json;
 use keepsake::stream::decoder::HeaderInfo;
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveMode, ArchiveReader, Decoder, Error, Event, Identity, Item,
     Limit, Limits, Passphrase, Record, SeekableArchive, X25519Identity, read_summary,
 };
-use keepsake_vectors::{self, HeaderError, MetadataJson, Outcome, RecordJson, TrailerJson, Vector};
+use keepsake_vectors::{self, HeaderError, Outcome, Vector};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -509,7 +510,7 @@ fn the_committed_manifest_describes_the_committed_files() {
         if let Some(file) = entry.get("records_file").and_then(Value::as_str) {
             let expected: Value =
                 serde_json::from_slice(&fs::read(dir.join(file)).unwrap()).unwrap();
-            let found: Vec<RecordJson> = released.iter().map(RecordJson::of).collect();
+            let found: Vec<Json<&Record>> = released.iter().map(Json).collect();
             assert_eq!(
                 serde_json::to_value(found).unwrap(),
                 expected,
@@ -553,12 +554,12 @@ fn the_committed_manifest_describes_the_committed_files() {
             );
             assert_eq!(
                 entry["metadata"],
-                serde_json::to_value(MetadataJson::of(&metadata)).unwrap(),
+                serde_json::to_value(Json(&metadata)).unwrap(),
                 "{name}: metadata"
             );
             assert_eq!(
                 entry["trailer"],
-                serde_json::to_value(TrailerJson::of(&trailer)).unwrap(),
+                serde_json::to_value(Json(&trailer)).unwrap(),
                 "{name}: trailer"
             );
         }

@@ -3,7 +3,7 @@
 //! synced and then renamed into place, never over an existing file.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -69,4 +69,88 @@ pub fn write_new_file<T>(
     file.sync_all()?;
     pending.persist(destination)?;
     Ok(out)
+}
+
+/// A new file written through a buffer, for a sink that must leave nothing
+/// under its name unless it completes: bytes go to a [`PendingFile`], and
+/// [`finish`](AtomicFile::finish) syncs it and renames it into place.
+/// Dropped unfinished, it leaves nothing behind.
+pub struct AtomicFile {
+    writer: BufWriter<File>,
+    pending: PendingFile,
+    destination: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts a new file for `destination`, which must not exist.
+    pub fn create(destination: &Path) -> Result<AtomicFile> {
+        let pending = PendingFile::beside(destination)?;
+        let file = pending.temp.as_file().try_clone()?;
+        Ok(AtomicFile {
+            writer: BufWriter::with_capacity(1 << 16, file),
+            pending,
+            destination: destination.to_owned(),
+        })
+    }
+
+    /// Flushes and syncs the file, renames it to its destination and returns
+    /// its length.
+    pub fn finish(self) -> Result<u64> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|error| Error::Io(error.into_error()))?;
+        file.sync_all()?;
+        let len = file.metadata()?.len();
+        self.pending.persist(&self.destination)?;
+        Ok(len)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+impl std::fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("destination", &self.destination)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_appears_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"hello").unwrap();
+        assert!(!path.exists());
+        assert_eq!(file.finish().unwrap(), 5);
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+        // Never over an existing file.
+        assert!(matches!(
+            AtomicFile::create(&path),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn an_unfinished_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = AtomicFile::create(&dir.path().join("new")).unwrap();
+        file.write_all(b"partial").unwrap();
+        drop(file);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

@@ -18,6 +18,9 @@
 //!   new file key, which revokes (§11.3); [`salvage`]: recovery of damaged
 //!   archives (§7.4, §6.7).
 //!
+//! [`json`] defines the JSON form of records, metadata and trailers that
+//! other languages exchange (`test-vectors/README.md`).
+//!
 //! Features: `parallel` (default) seals and opens chunks on worker threads;
 //! `fs` (default) adds the helpers that work on files by path.
 #![forbid(unsafe_code)]
@@ -28,6 +31,7 @@ pub mod crypto;
 pub mod edit;
 pub mod error;
 pub mod format;
+pub mod json;
 pub mod limits;
 pub mod progress;
 pub mod rekey;

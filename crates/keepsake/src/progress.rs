@@ -117,6 +117,27 @@ impl Progress {
         }))
     }
 
+    /// As [`Progress::new`], for a callback that answers whether to go on:
+    /// returning `false` cancels the operation, as [`Progress::cancel`] does.
+    /// This is how a binding hands a foreign callback its say.
+    pub fn cancellable(callback: impl Fn(&ProgressEvent) -> bool + Send + Sync + 'static) -> Self {
+        Progress(Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| {
+            // Weak, so that the callback does not keep its own handle alive.
+            let shared = shared.clone();
+            Shared {
+                callback: Some(Box::new(move |event: &ProgressEvent| {
+                    if !callback(event)
+                        && let Some(shared) = shared.upgrade()
+                    {
+                        shared.cancelled.store(true, Ordering::SeqCst);
+                    }
+                })),
+                cancelled: AtomicBool::new(false),
+                interval: DEFAULT_INTERVAL,
+            }
+        }))
+    }
+
     /// Asks the operation to stop. It returns [`Error::Cancelled`] at its next
     /// check, leaving no archive under the final name and no imported rows.
     pub fn cancel(&self) {
@@ -258,6 +279,29 @@ mod tests {
         let remote = progress.clone();
         std::thread::spawn(move || remote.cancel()).join().unwrap();
         assert!(matches!(tracker.update(2, 2, 2), Err(Error::Cancelled)));
+    }
+
+    #[test]
+    fn a_callback_that_answers_false_cancels_the_next_update() {
+        let calls = Arc::new(Mutex::new(0));
+        let counter = calls.clone();
+        let progress = Progress::cancellable(move |event| {
+            *counter.lock().unwrap() += 1;
+            event.records_done < 2
+        });
+        let mut tracker = progress.track(Phase::Import);
+        tracker.update(1, 1, 1).unwrap();
+        assert!(!progress.is_cancelled());
+        // Events are rate-limited: force the next one through.
+        tracker.last_report = None;
+        tracker.update(2, 2, 2).unwrap();
+        assert!(progress.is_cancelled());
+        assert!(matches!(tracker.update(3, 3, 3), Err(Error::Cancelled)));
+        assert_eq!(*calls.lock().unwrap(), 2);
+        // The callback holds no strong handle: dropping the last one frees it.
+        let weak = Arc::downgrade(&progress.0);
+        drop((tracker, progress));
+        assert!(weak.upgrade().is_none());
     }
 
     #[test]

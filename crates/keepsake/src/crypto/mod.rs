@@ -18,8 +18,8 @@ pub use header::{
     HeaderKeys, Identity, LABEL_HEADER_MAC, LABEL_PAYLOAD, seal_header, seal_header_with_salt,
 };
 pub(crate) use header::{open_file_key, open_header};
-pub(crate) use keys::FileKey;
 pub use keys::{ArchiveKey, KEY_LEN, KeyFileForm};
+pub(crate) use keys::{FileKey, hex_digit};
 pub use opened::{LABEL_FILE_KEY_COMMITMENT, OpenedKey, OpenedWith, SignatureContext};
 pub(crate) use raw_slot::seal_raw_slot;
 pub use raw_slot::{LABEL_RAW_SLOT_CHECK, LABEL_RAW_SLOT_WRAP};
