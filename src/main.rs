@@ -111,9 +111,23 @@ struct SampleArgs {
     /// What the messages hold.
     #[arg(long, value_enum, default_value_t = Shape::Mixed)]
     shape: Shape,
+    /// The order the rows are written in: `sync`, as a client fills its
+    /// database while it syncs (every conversation's messages interleaved in
+    /// time order), or `grouped`, each conversation's messages together.
+    #[arg(long, value_enum, default_value_t = Order::Sync)]
+    order: Order,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
+}
+
+/// The order a sample's rows are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Order {
+    /// As a client's database fills while it syncs: interleaved in time order.
+    Sync,
+    /// Each conversation followed by all its messages.
+    Grouped,
 }
 
 /// What the messages of a sample hold.
@@ -435,13 +449,21 @@ fn main() -> ExitCode {
             args.json,
             cli::sample(
                 &args.db,
-                args.messages,
-                args.conversations,
-                args.seed,
-                match args.shape {
-                    Shape::Mixed => keepsake_sqlite::sample::SampleShape::Mixed,
-                    Shape::TextHeavy => keepsake_sqlite::sample::SampleShape::TextHeavy,
-                    Shape::AttachmentHeavy => keepsake_sqlite::sample::SampleShape::AttachmentHeavy,
+                &keepsake_sqlite::sample::SampleOptions {
+                    messages: args.messages,
+                    conversations: args.conversations,
+                    seed: args.seed,
+                    shape: match args.shape {
+                        Shape::Mixed => keepsake_sqlite::sample::SampleShape::Mixed,
+                        Shape::TextHeavy => keepsake_sqlite::sample::SampleShape::TextHeavy,
+                        Shape::AttachmentHeavy => {
+                            keepsake_sqlite::sample::SampleShape::AttachmentHeavy
+                        }
+                    },
+                    order: match args.order {
+                        Order::Sync => keepsake_sqlite::sample::SampleOrder::Sync,
+                        Order::Grouped => keepsake_sqlite::sample::SampleOrder::Grouped,
+                    },
                 },
                 args.json,
             ),
