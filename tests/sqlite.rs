@@ -414,16 +414,17 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
         (
             None,
             None,
+            // Conversations first, then the messages by conversation.
             &[
                 "c:a",
+                "c:b",
+                "c:c",
+                "c:d",
                 "m:a10",
                 "m:a20",
                 "m:a30",
-                "c:b",
                 "m:b30",
                 "m:b40",
-                "c:c",
-                "c:d",
                 "m:d05",
                 "consent:someone",
             ],
@@ -432,7 +433,7 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
         (
             Some(30),
             Some(41),
-            &["c:a", "m:a30", "c:b", "m:b30", "m:b40", "consent:someone"],
+            &["c:a", "c:b", "m:a30", "m:b30", "m:b40", "consent:someone"],
         ),
         (None, Some(10), &["c:d", "m:d05", "consent:someone"]),
         (Some(40), None, &["c:b", "m:b40", "consent:someone"]),

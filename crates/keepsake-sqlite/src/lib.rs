@@ -9,10 +9,12 @@
 mod create;
 pub mod estimate;
 mod import;
+mod order;
 mod rows;
 pub mod sample;
 mod schema;
 pub mod snapshot;
+mod window;
 
 pub use create::{CreateOptions, CreateReport, create_archive};
 pub use estimate::{SizeEstimate, estimate_archive};

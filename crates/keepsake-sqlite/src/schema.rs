@@ -108,9 +108,6 @@ pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, sender
 
 pub(crate) const CONSENT_COLUMNS: &str = "entity_type, entity, state, updated_at_ns";
 
-/// The archive order of the messages of one conversation, as `m`.
-pub(crate) const MESSAGE_ORDER: &str = "m.sent_at_ns, m.id";
-
 /// Opens the database at `path`, creating it if needed, and applies
 /// [`REFERENCE_SCHEMA`]. The connection has foreign keys on, a busy timeout,
 /// and the database is switched to WAL mode so that readers (such as

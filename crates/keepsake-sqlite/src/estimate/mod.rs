@@ -37,7 +37,8 @@ use std::path::Path;
 use rusqlite::TransactionBehavior;
 
 use crate::DbResult;
-use crate::create::{CreateOptions, read_snapshot};
+use crate::create::CreateOptions;
+use crate::order::read_snapshot;
 use crate::schema::open_source;
 use keepsake::body::compress::Compressor;
 use keepsake::crypto::ArchiveKey;

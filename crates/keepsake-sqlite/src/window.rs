@@ -1,0 +1,314 @@
+//! A window of messages held compactly in one buffer, so that a bounded run
+//! of them can be put in another order: create groups each window's messages
+//! by conversation, import sorts them by id.
+//!
+//! A message's variable fields sit side by side in one byte buffer and its
+//! fixed fields in a small row, so a window costs its encoded size and about
+//! 64 bytes a message: several times less than as [`Message`] values, each
+//! with its own allocations.
+
+use rusqlite::types::{Type, ValueRef};
+
+use keepsake::body::records::{DeliveryStatus, Message, MessageKind};
+use keepsake::error::{Error, Result};
+
+use crate::rows::text_enum;
+
+/// The variable-length fields of a message, in the order they are stored.
+const ID: usize = 0;
+const CONVERSATION: usize = 1;
+const SENDER: usize = 2;
+const INSTALLATION: usize = 3;
+const CONTENT_TYPE: usize = 4;
+const CONTENT: usize = 5;
+const REFERENCE: usize = 6;
+const FIELDS: usize = 7;
+
+/// Where one message's fields are: its variable fields from `at`, one after
+/// another, `lens` bytes each; its fixed fields as they are.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    /// The group the message sorts by first: its conversation's position.
+    group: u32,
+    at: usize,
+    lens: [u32; FIELDS],
+    sent_at_ns: i64,
+    expires_at_ns: Option<i64>,
+    kind: MessageKind,
+    delivery_status: DeliveryStatus,
+    has_reference: bool,
+}
+
+impl Row {
+    fn field<'w>(&self, bytes: &'w [u8], field: usize) -> &'w [u8] {
+        let start = self.at
+            + self.lens[..field]
+                .iter()
+                .map(|&len| len as usize)
+                .sum::<usize>();
+        &bytes[start..start + self.lens[field] as usize]
+    }
+}
+
+/// Messages in one buffer, in the order they were added until sorted.
+#[derive(Debug, Default)]
+pub(crate) struct MessageWindow {
+    bytes: Vec<u8>,
+    rows: Vec<Row>,
+}
+
+impl MessageWindow {
+    /// How many bytes of message fields the window holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Empties the window, keeping its allocations.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.rows.clear();
+    }
+
+    /// Adds the message in a row of [`crate::schema::MESSAGE_COLUMNS`] to
+    /// `group` (see [`MessageWindow::sort_by_group`]), failing as
+    /// [`crate::rows::message_from_row`] does on a value of the wrong type or
+    /// a word that is not one of the schema's.
+    pub(crate) fn push_row(&mut self, group: u32, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        let reference = optional_blob(row, 9)?;
+        let fields: [&[u8]; FIELDS] = [
+            blob(row, 0)?,
+            blob(row, 1)?,
+            text(row, 2)?,
+            blob(row, 3)?,
+            text(row, 6)?,
+            blob(row, 7)?,
+            reference.unwrap_or_default(),
+        ];
+        let sent_at_ns = row.get(4)?;
+        let expires_at_ns = row.get(10)?;
+        let kind = text_enum(row, 5)?;
+        let delivery_status = text_enum(row, 8)?;
+        self.push_fields(
+            group,
+            fields,
+            sent_at_ns,
+            expires_at_ns,
+            kind,
+            delivery_status,
+            reference.is_some(),
+        )
+        .map_err(|error| rusqlite::Error::FromSqlConversionFailure(7, Type::Blob, Box::new(error)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_fields(
+        &mut self,
+        group: u32,
+        fields: [&[u8]; FIELDS],
+        sent_at_ns: i64,
+        expires_at_ns: Option<i64>,
+        kind: MessageKind,
+        delivery_status: DeliveryStatus,
+        has_reference: bool,
+    ) -> Result<()> {
+        let mut lens = [0u32; FIELDS];
+        for (len, field) in lens.iter_mut().zip(fields) {
+            *len = u32::try_from(field.len())
+                .map_err(|_| Error::invalid("a message field is larger than 4 GiB"))?;
+        }
+        let at = self.bytes.len();
+        for field in fields {
+            self.bytes.extend_from_slice(field);
+        }
+        self.rows.push(Row {
+            group,
+            at,
+            lens,
+            sent_at_ns,
+            expires_at_ns,
+            kind,
+            delivery_status,
+            has_reference,
+        });
+        Ok(())
+    }
+
+    /// Puts the messages in `(group, sent_at_ns, id)` order: with each
+    /// conversation's position in id order as its group, archive order
+    /// within each conversation, the conversations in id order.
+    pub(crate) fn sort_by_group(&mut self) {
+        let bytes = &self.bytes;
+        self.rows.sort_unstable_by(|a, b| {
+            (a.group, a.sent_at_ns, a.field(bytes, ID)).cmp(&(
+                b.group,
+                b.sent_at_ns,
+                b.field(bytes, ID),
+            ))
+        });
+    }
+
+    /// Overwrites `out` with message `index`, reusing its allocations.
+    pub(crate) fn fill(&self, index: usize, out: &mut Message) -> Result<()> {
+        let row = &self.rows[index];
+        let field = |field| row.field(&self.bytes, field);
+        let text = |field| {
+            std::str::from_utf8(row.field(&self.bytes, field))
+                .map_err(|_| Error::invalid("a message's text field is not UTF-8"))
+        };
+        refill(&mut out.id, field(ID));
+        refill(&mut out.conversation_id, field(CONVERSATION));
+        out.sender_id.clear();
+        out.sender_id.push_str(text(SENDER)?);
+        refill(&mut out.sender_installation_id, field(INSTALLATION));
+        out.sent_at_ns = row.sent_at_ns;
+        out.kind = row.kind;
+        out.content_type.clear();
+        out.content_type.push_str(text(CONTENT_TYPE)?);
+        refill(&mut out.content, field(CONTENT));
+        out.delivery_status = row.delivery_status;
+        if row.has_reference {
+            refill(
+                out.reference_id.get_or_insert_with(Vec::new),
+                field(REFERENCE),
+            );
+        } else {
+            out.reference_id = None;
+        }
+        out.expires_at_ns = row.expires_at_ns;
+        Ok(())
+    }
+}
+
+/// A message with every field empty, to be [filled](MessageWindow::fill).
+pub(crate) fn empty_message() -> Message {
+    Message {
+        id: Vec::new(),
+        conversation_id: Vec::new(),
+        sender_id: String::new(),
+        sender_installation_id: Vec::new(),
+        sent_at_ns: 0,
+        kind: MessageKind::Application,
+        content_type: String::new(),
+        content: Vec::new(),
+        delivery_status: DeliveryStatus::Published,
+        reference_id: None,
+        expires_at_ns: None,
+    }
+}
+
+fn refill(out: &mut Vec<u8>, from: &[u8]) {
+    out.clear();
+    out.extend_from_slice(from);
+}
+
+/// A BLOB column, borrowed; any other type is the error `row.get` gives.
+fn blob<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'r [u8]> {
+    match row.get_ref(index)? {
+        ValueRef::Blob(bytes) => Ok(bytes),
+        other => Err(wrong_type(row, index, other.data_type())),
+    }
+}
+
+fn optional_blob<'r>(
+    row: &'r rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Option<&'r [u8]>> {
+    match row.get_ref(index)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(bytes) => Ok(Some(bytes)),
+        other => Err(wrong_type(row, index, other.data_type())),
+    }
+}
+
+/// A TEXT column that is UTF-8, as bytes.
+fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'r [u8]> {
+    crate::rows::text_column(row, index).map(str::as_bytes)
+}
+
+fn wrong_type(row: &rusqlite::Row<'_>, index: usize, found: Type) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(
+        index,
+        row.as_ref().column_name(index).unwrap_or("?").to_owned(),
+        found,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::rows::execute_message;
+    use crate::schema::{MESSAGE_COLUMNS, REFERENCE_SCHEMA};
+    use keepsake::body::records::strategy::message;
+
+    proptest! {
+        #[test]
+        fn rows_come_back_exactly_in_the_order_asked_for(
+            messages in proptest::collection::vec(
+                proptest::collection::vec(any::<u8>(), 0..3).prop_flat_map(message),
+                0..40,
+            ),
+        ) {
+            let conn = Connection::open_in_memory().unwrap();
+            // Messages alone, without their conversations.
+            conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+            conn.execute_batch(REFERENCE_SCHEMA).unwrap();
+            // Distinct ids, as the table's key wants, and their conversations'
+            // positions in id order as groups.
+            let mut messages = messages;
+            messages.sort_by(|a, b| a.id.cmp(&b.id));
+            messages.dedup_by(|a, b| a.id == b.id);
+            let mut insert = conn
+                .prepare(&format!("INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
+                .unwrap();
+            for m in &messages {
+                execute_message(&mut insert, m).unwrap();
+            }
+            let mut ids: Vec<&Vec<u8>> = messages.iter().map(|m| &m.conversation_id).collect();
+            ids.sort();
+            ids.dedup();
+
+            let mut window = MessageWindow::default();
+            let mut select = conn
+                .prepare(&format!("SELECT {MESSAGE_COLUMNS} FROM messages ORDER BY rowid"))
+                .unwrap();
+            let mut rows = select.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                let conversation: Vec<u8> = row.get(1).unwrap();
+                let group = ids.binary_search(&&conversation).unwrap() as u32;
+                window.push_row(group, row).unwrap();
+            }
+            prop_assert_eq!(window.len(), messages.len());
+            let read = |window: &MessageWindow| -> Vec<Message> {
+                let mut out = empty_message();
+                (0..window.len())
+                    .map(|index| {
+                        window.fill(index, &mut out).unwrap();
+                        out.clone()
+                    })
+                    .collect()
+            };
+            prop_assert_eq!(read(&window), messages.clone());
+
+            let mut by_conversation = messages.clone();
+            by_conversation.sort_by(|a, b| {
+                (&a.conversation_id, a.sent_at_ns, &a.id).cmp(&(&b.conversation_id, b.sent_at_ns, &b.id))
+            });
+            window.sort_by_group();
+            prop_assert_eq!(read(&window), by_conversation);
+            window.clear();
+            prop_assert!(window.is_empty());
+            prop_assert_eq!(window.bytes(), 0);
+        }
+    }
+}
