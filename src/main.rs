@@ -22,8 +22,8 @@ Exit status:
   5  unsupported: the archive needs a newer Keepsake (format version, cipher
      suite, key slot kind or critical chunk kind this version does not know)
   6  salvage only: a new archive was written, but some content was lost
-  7  untrusted: `verify --trusted-signer` found the archive intact but not
-     validly signed by that signer";
+  7  untrusted: `--trusted-signer` (verify, import, restore) found the archive
+     intact but not validly signed by that signer; nothing was written";
 
 /// Encrypted, streaming backups of messaging data.
 #[derive(Debug, Parser)]
@@ -194,6 +194,20 @@ struct RestoreArgs {
     out: PathBuf,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    /// Restore nothing (exit 7) unless the archive is intact and carries a
+    /// valid signature by this signer (`keepsakesig1...`).
+    #[arg(long, value_name = "SIGNER")]
+    trusted_signer: Option<String>,
+    /// Keep the triggers and views of the archive's database. By default they
+    /// are removed: they run SQL chosen by whoever wrote the archive whenever
+    /// the application writes to a table or reads a view. Keep them only for
+    /// an archive you made yourself.
+    #[arg(long)]
+    keep_triggers_and_views: bool,
+    /// Check the restored database with SQLite's full integrity_check (every
+    /// index against its table; several times slower) instead of quick_check.
+    #[arg(long)]
+    full_check: bool,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -375,6 +389,11 @@ struct ImportArgs {
     /// Import only messages sent before T (exclusive).
     #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
     until: Option<i64>,
+    /// Import nothing (exit 7) unless the archive is intact and carries a
+    /// valid signature by this signer (`keepsakesig1...`); checked before
+    /// anything is committed.
+    #[arg(long, value_name = "SIGNER")]
+    trusted_signer: Option<String>,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -499,6 +518,7 @@ fn main() -> ExitCode {
                     since: args.since,
                     until: args.until,
                 },
+                args.trusted_signer.as_deref(),
                 args.json,
             ),
         ),
@@ -508,7 +528,15 @@ fn main() -> ExitCode {
         ),
         Command::Restore(args) => (
             args.json,
-            cli::pages::restore(&args.archive, &args.out, &args.open_with, args.json),
+            cli::pages::restore(&cli::pages::RestoreRequest {
+                archive: args.archive,
+                out: args.out,
+                open_with: args.open_with,
+                trusted_signer: args.trusted_signer,
+                keep_triggers_and_views: args.keep_triggers_and_views,
+                full_check: args.full_check,
+                json: args.json,
+            }),
         ),
         Command::Slots(command) => slots(command),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),

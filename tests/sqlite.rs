@@ -284,32 +284,55 @@ fn import_adds_only_the_missing_rows_and_leaves_existing_ones_alone() {
     let source = fixture.path("source.db");
     insert_rows(
         &source,
-        &[conversation(b"a"), conversation(b"b")],
+        &[conversation(b"a"), conversation(b"b"), conversation(b"c")],
         &[
             message(b"1", b"a", 10),
             message(b"2", b"a", 20),
             message(b"3", b"b", 30),
+            message(b"4", b"c", 40),
+            message(b"5", b"c", 50),
         ],
         &[],
     );
     let archive = fixture.create(&source, "a.keepsake", &CreateOptions::default());
 
-    // The target already has conversation a (named differently), message 1,
-    // and data of its own.
+    // The target already has conversation a (named differently, its own and
+    // active), conversation c as an earlier import left it (inactive, with
+    // message 4), and data of its own.
     let target = fixture.path("target.db");
     let mut renamed = conversation(b"a");
     renamed.name = Some("our own name".into());
     insert_rows(
         &target,
-        &[renamed, conversation(b"z")],
-        &[message(b"1", b"a", 10), message(b"9", b"z", 5)],
+        &[renamed, conversation(b"c"), conversation(b"z")],
+        &[
+            message(b"1", b"a", 10),
+            message(b"4", b"c", 40),
+            message(b"9", b"z", 5),
+        ],
         &[],
     );
+    open_database(&target)
+        .unwrap()
+        .execute(
+            "UPDATE conversations SET is_active = 0 WHERE id = x'63'",
+            [],
+        )
+        .unwrap();
     let report = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
-    assert_eq!(report.conversations, counts(1, 1));
+    assert_eq!(report.conversations, counts(1, 2));
+    // a's messages stay out; b's is new, c's 5 new and 4 already there.
     assert_eq!(report.messages, counts(2, 1));
-    assert_eq!(count(&target, "SELECT count(*) FROM messages"), 4);
-    assert_eq!(count(&target, "SELECT count(*) FROM conversations"), 3);
+    assert_eq!(report.active_conversation_messages, 2);
+    assert_eq!(count(&target, "SELECT count(*) FROM messages"), 5);
+    assert_eq!(
+        count(
+            &target,
+            "SELECT count(*) FROM messages WHERE conversation_id = x'61'"
+        ),
+        1
+    );
+    assert_eq!(count(&target, "SELECT count(*) FROM conversations"), 4);
     let conn = open_database(&target).unwrap();
     let name: String = conn
         .query_row(
@@ -323,6 +346,7 @@ fn import_adds_only_the_missing_rows_and_leaves_existing_ones_alone() {
     assert!(is_active(&conn, b"a").unwrap());
     assert!(is_active(&conn, b"z").unwrap());
     assert!(!is_active(&conn, b"b").unwrap());
+    assert!(!is_active(&conn, b"c").unwrap());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! snapshots as SQLite pages, and the database rebuilt from one.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -118,22 +118,45 @@ struct RestoreJson<'a> {
     page_size: u32,
     database_pages: u32,
     pages: u64,
+    check: &'static str,
+    removed_triggers: &'a [String],
+    removed_views: &'a [String],
     elapsed_ms: u64,
 }
 
+/// What `keepsake restore` was asked to do.
+#[derive(Debug)]
+pub struct RestoreRequest {
+    pub archive: PathBuf,
+    pub out: PathBuf,
+    pub open_with: super::keys::OpenWith,
+    pub trusted_signer: Option<String>,
+    pub keep_triggers_and_views: bool,
+    pub full_check: bool,
+    pub json: bool,
+}
+
 /// `keepsake restore`.
-pub fn restore(
-    archive: &Path,
-    out: &Path,
-    open_with: &super::keys::OpenWith,
-    json: bool,
-) -> Result<Report, Failure> {
+pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
+    let RestoreRequest {
+        archive,
+        out,
+        open_with,
+        json,
+        ..
+    } = request;
+    let (archive, out, json) = (archive.as_path(), out.as_path(), *json);
     existing_file(archive, "archive")?;
     refuse_existing(
         out,
         "restore only writes a new database",
         "choose another --out; to add an archive's records to an existing database, use import",
     )?;
+    let trusted_signer = request
+        .trusted_signer
+        .as_deref()
+        .map(super::keys::parse_signer)
+        .transpose()?;
     let identities = open_with.identities()?;
     let started = Instant::now();
     let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
@@ -143,6 +166,9 @@ pub fn restore(
             out,
             &RestoreOptions {
                 progress: progress.clone(),
+                trusted_signer,
+                keep_triggers_and_views: request.keep_triggers_and_views,
+                full_check: request.full_check,
             },
         )
     })
@@ -166,8 +192,13 @@ pub fn restore(
         }
     })?;
     let elapsed = started.elapsed();
-    let human = format!(
-        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), integrity check ok\n",
+    let check = if request.full_check {
+        "integrity_check"
+    } else {
+        "quick_check"
+    };
+    let mut human = format!(
+        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), SQLite's {check} ok\n",
         archive.display(),
         out.display(),
         bytes_human(report.bytes),
@@ -176,6 +207,18 @@ pub fn restore(
         report.database_pages,
         report.page_size,
     );
+    for (what, names) in [
+        ("triggers", &report.removed_triggers),
+        ("views", &report.removed_views),
+    ] {
+        if !names.is_empty() {
+            human.push_str(&format!(
+                "  removed   {} {what} the archive's database had: {} (--keep-triggers-and-views keeps them)\n",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+    }
     Report::new(
         human,
         &RestoreJson {
@@ -187,6 +230,9 @@ pub fn restore(
             page_size: report.page_size,
             database_pages: report.database_pages,
             pages: report.pages,
+            check,
+            removed_triggers: &report.removed_triggers,
+            removed_views: &report.removed_views,
             elapsed_ms: millis(elapsed),
         },
     )

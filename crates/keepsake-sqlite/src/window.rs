@@ -77,6 +77,28 @@ impl MessageWindow {
         self.rows.clear();
     }
 
+    /// Adds a copy of `message`.
+    pub(crate) fn push(&mut self, message: &Message) -> Result<()> {
+        let fields: [&[u8]; FIELDS] = [
+            &message.id,
+            &message.conversation_id,
+            message.sender_id.as_bytes(),
+            &message.sender_installation_id,
+            message.content_type.as_bytes(),
+            &message.content,
+            message.reference_id.as_deref().unwrap_or_default(),
+        ];
+        self.push_fields(
+            0,
+            fields,
+            message.sent_at_ns,
+            message.expires_at_ns,
+            message.kind,
+            message.delivery_status,
+            message.reference_id.is_some(),
+        )
+    }
+
     /// Adds the message in a row of [`crate::schema::MESSAGE_COLUMNS`] to
     /// `group` (see [`MessageWindow::sort_by_group`]), failing as
     /// [`crate::rows::message_from_row`] does on a value of the wrong type or
@@ -153,6 +175,13 @@ impl MessageWindow {
                 b.field(bytes, ID),
             ))
         });
+    }
+
+    /// Puts the messages in id order (equal ids keep their order).
+    pub(crate) fn sort_by_id(&mut self) {
+        let bytes = &self.bytes;
+        self.rows
+            .sort_by(|a, b| a.field(bytes, ID).cmp(b.field(bytes, ID)));
     }
 
     /// Overwrites `out` with message `index`, reusing its allocations.
@@ -309,6 +338,30 @@ mod tests {
             window.clear();
             prop_assert!(window.is_empty());
             prop_assert_eq!(window.bytes(), 0);
+        }
+
+        #[test]
+        fn messages_pushed_come_back_in_id_order_the_first_of_equals_first(
+            messages in proptest::collection::vec(
+                proptest::collection::vec(any::<u8>(), 0..3).prop_flat_map(message),
+                0..40,
+            ),
+        ) {
+            let mut window = MessageWindow::default();
+            for m in &messages {
+                window.push(m).unwrap();
+            }
+            let mut by_id = messages.clone();
+            by_id.sort_by(|a, b| a.id.cmp(&b.id));
+            window.sort_by_id();
+            let mut out = empty_message();
+            let read: Vec<Message> = (0..window.len())
+                .map(|index| {
+                    window.fill(index, &mut out).unwrap();
+                    out.clone()
+                })
+                .collect();
+            prop_assert_eq!(read, by_id);
         }
     }
 }
