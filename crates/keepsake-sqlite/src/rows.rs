@@ -15,25 +15,83 @@ use crate::DbResult;
 use crate::import::ImportReport;
 use crate::schema::{CONSENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 
+/// A message's fields, borrowed: from a [`Message`], or from where a
+/// window of messages keeps them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MessageFields<'a> {
+    pub(crate) id: &'a [u8],
+    pub(crate) conversation_id: &'a [u8],
+    pub(crate) sender_id: &'a str,
+    pub(crate) sender_installation_id: &'a [u8],
+    pub(crate) sent_at_ns: i64,
+    pub(crate) kind: MessageKind,
+    pub(crate) content_type: &'a str,
+    pub(crate) content: &'a [u8],
+    pub(crate) delivery_status: DeliveryStatus,
+    pub(crate) reference_id: Option<&'a [u8]>,
+    pub(crate) expires_at_ns: Option<i64>,
+}
+
+impl<'a> From<&'a Message> for MessageFields<'a> {
+    fn from(message: &'a Message) -> Self {
+        MessageFields {
+            id: &message.id,
+            conversation_id: &message.conversation_id,
+            sender_id: &message.sender_id,
+            sender_installation_id: &message.sender_installation_id,
+            sent_at_ns: message.sent_at_ns,
+            kind: message.kind,
+            content_type: &message.content_type,
+            content: &message.content,
+            delivery_status: message.delivery_status,
+            reference_id: message.reference_id.as_deref(),
+            expires_at_ns: message.expires_at_ns,
+        }
+    }
+}
+
+/// How many columns a message is bound to: [`MESSAGE_COLUMNS`].
+const MESSAGE_PARAMS: usize = 11;
+
+/// Binds `message` to the eleven parameters from `first` (1-based) of a
+/// statement whose parameters are [`MESSAGE_COLUMNS`], in order, once or
+/// for several rows.
+fn bind_message(
+    statement: &mut Statement<'_>,
+    first: usize,
+    message: &MessageFields<'_>,
+) -> rusqlite::Result<()> {
+    statement.raw_bind_parameter(first, message.id)?;
+    statement.raw_bind_parameter(first + 1, message.conversation_id)?;
+    statement.raw_bind_parameter(first + 2, message.sender_id)?;
+    statement.raw_bind_parameter(first + 3, message.sender_installation_id)?;
+    statement.raw_bind_parameter(first + 4, message.sent_at_ns)?;
+    statement.raw_bind_parameter(first + 5, message.kind.name())?;
+    statement.raw_bind_parameter(first + 6, message.content_type)?;
+    statement.raw_bind_parameter(first + 7, message.content)?;
+    statement.raw_bind_parameter(first + 8, message.delivery_status.name())?;
+    statement.raw_bind_parameter(first + 9, message.reference_id)?;
+    statement.raw_bind_parameter(first + 10, message.expires_at_ns)
+}
+
 /// Runs a statement whose eleven parameters are [`MESSAGE_COLUMNS`], in order.
 pub(crate) fn execute_message(
     statement: &mut Statement<'_>,
     message: &Message,
 ) -> rusqlite::Result<usize> {
-    statement.execute(rusqlite::params![
-        message.id,
-        message.conversation_id,
-        message.sender_id,
-        message.sender_installation_id,
-        message.sent_at_ns,
-        message.kind.name(),
-        message.content_type,
-        message.content,
-        message.delivery_status.name(),
-        message.reference_id,
-        message.expires_at_ns,
-    ])
+    bind_message(statement, 1, &MessageFields::from(message))?;
+    statement.raw_execute()
 }
+
+/// The `VALUES` list of an insert of `rows` messages.
+fn message_values(rows: usize) -> String {
+    let row = format!("({})", ["?"; MESSAGE_PARAMS].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// How many messages one statement inserts at a time, when there are that
+/// many: a statement's steps cost as much as binding a row's eleven values.
+const MESSAGES_PER_STATEMENT: usize = 32;
 
 /// How a [`RecordInserter`] treats rows the database already has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +110,8 @@ pub(crate) enum InsertMode {
 pub(crate) struct RecordInserter<'conn> {
     conversation: Statement<'conn>,
     message: Statement<'conn>,
+    /// The message insert for [`MESSAGES_PER_STATEMENT`] rows.
+    messages: Statement<'conn>,
     consent: Statement<'conn>,
 }
 
@@ -77,8 +137,14 @@ impl<'conn> RecordInserter<'conn> {
                 .db()?,
             message: conn
                 .prepare(&format!(
-                    "INSERT INTO messages ({MESSAGE_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11){keep_message}"
+                    "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {}{keep_message}",
+                    message_values(1)
+                ))
+                .db()?,
+            messages: conn
+                .prepare(&format!(
+                    "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {}{keep_message}",
+                    message_values(MESSAGES_PER_STATEMENT)
                 ))
                 .db()?,
             consent: conn
@@ -127,6 +193,30 @@ impl RecordInserter<'_> {
     /// Writes one message; `false` when the database kept its own row instead.
     pub(crate) fn insert_message(&mut self, message: &Message) -> Result<bool> {
         Ok(execute_message(&mut self.message, message).db()? != 0)
+    }
+
+    /// Writes `count` messages, `message(i)` for each `i` in order, several
+    /// to a statement; returns how many were written rather than kept.
+    pub(crate) fn insert_messages<'m>(
+        &mut self,
+        count: usize,
+        message: &dyn Fn(usize) -> Result<MessageFields<'m>>,
+    ) -> Result<u64> {
+        let mut inserted = 0;
+        let mut next = 0;
+        while count - next >= MESSAGES_PER_STATEMENT {
+            for row in 0..MESSAGES_PER_STATEMENT {
+                let fields = message(next + row)?;
+                bind_message(&mut self.messages, row * MESSAGE_PARAMS + 1, &fields).db()?;
+            }
+            inserted += self.messages.raw_execute().db()? as u64;
+            next += MESSAGES_PER_STATEMENT;
+        }
+        for index in next..count {
+            bind_message(&mut self.message, 1, &message(index)?).db()?;
+            inserted += self.message.raw_execute().db()? as u64;
+        }
+        Ok(inserted)
     }
 }
 
@@ -656,6 +746,56 @@ mod tests {
                 "{insert}: {result:?}"
             );
         }
+    }
+
+    #[test]
+    fn messages_go_in_many_to_a_statement_and_are_counted_as_one_by_one() {
+        let conn = memory_db();
+        let conversation = Record::Conversation(Conversation {
+            id: vec![1],
+            kind: ConversationKind::Group,
+            created_at_ns: 0,
+            name: None,
+            dm_peer: None,
+            added_by: None,
+            member_ids: Vec::new(),
+            metadata: BTreeMap::new(),
+            last_message_ns: None,
+        });
+        let message = |n: u8| Message {
+            id: vec![n],
+            conversation_id: vec![1],
+            sender_id: format!("sender {n}"),
+            sender_installation_id: vec![n; 3],
+            sent_at_ns: i64::from(n),
+            kind: MessageKind::Application,
+            content_type: "t".into(),
+            content: vec![n; usize::from(n)],
+            delivery_status: DeliveryStatus::Published,
+            reference_id: n.is_multiple_of(2).then(|| vec![n]),
+            expires_at_ns: n.is_multiple_of(3).then_some(i64::from(n)),
+        };
+        let mut inserter = RecordInserter::new(&conn, InsertMode::Additive).unwrap();
+        inserter.insert(&conversation).unwrap();
+        // Two already there, and five ids twice: 75 rows, 68 new, two
+        // statements of 32 and 11 rows one by one.
+        for n in [3, 40] {
+            inserter.insert_message(&message(n)).unwrap();
+        }
+        let batch: Vec<Message> = (0..70).chain([5, 33, 34, 66, 69]).map(message).collect();
+        let inserted = inserter
+            .insert_messages(batch.len(), &|index| Ok(MessageFields::from(&batch[index])))
+            .unwrap();
+        assert_eq!(inserted, 68);
+        let back = snapshot(&conn, &CreateOptions::default()).unwrap();
+        let messages: Vec<Message> = back
+            .into_iter()
+            .filter_map(|record| match record {
+                Record::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(messages, (0..70).map(message).collect::<Vec<_>>());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rusqlite::types::{Type, ValueRef};
 use keepsake::body::records::{DeliveryStatus, Message, MessageKind};
 use keepsake::error::{Error, Result};
 
-use crate::rows::text_enum;
+use crate::rows::{MessageFields, text_enum};
 
 /// The variable-length fields of a message, in the order they are stored.
 const ID: usize = 0;
@@ -184,34 +184,51 @@ impl MessageWindow {
             .sort_by(|a, b| a.field(bytes, ID).cmp(b.field(bytes, ID)));
     }
 
-    /// Overwrites `out` with message `index`, reusing its allocations.
-    pub(crate) fn fill(&self, index: usize, out: &mut Message) -> Result<()> {
+    /// Message `index`, its fields borrowed from the window.
+    pub(crate) fn fields(&self, index: usize) -> Result<MessageFields<'_>> {
         let row = &self.rows[index];
         let field = |field| row.field(&self.bytes, field);
         let text = |field| {
             std::str::from_utf8(row.field(&self.bytes, field))
                 .map_err(|_| Error::invalid("a message's text field is not UTF-8"))
         };
-        refill(&mut out.id, field(ID));
-        refill(&mut out.conversation_id, field(CONVERSATION));
+        Ok(MessageFields {
+            id: field(ID),
+            conversation_id: field(CONVERSATION),
+            sender_id: text(SENDER)?,
+            sender_installation_id: field(INSTALLATION),
+            sent_at_ns: row.sent_at_ns,
+            kind: row.kind,
+            content_type: text(CONTENT_TYPE)?,
+            content: field(CONTENT),
+            delivery_status: row.delivery_status,
+            reference_id: row.has_reference.then(|| field(REFERENCE)),
+            expires_at_ns: row.expires_at_ns,
+        })
+    }
+
+    /// Overwrites `out` with message `index`, reusing its allocations.
+    pub(crate) fn fill(&self, index: usize, out: &mut Message) -> Result<()> {
+        let fields = self.fields(index)?;
+        refill(&mut out.id, fields.id);
+        refill(&mut out.conversation_id, fields.conversation_id);
         out.sender_id.clear();
-        out.sender_id.push_str(text(SENDER)?);
-        refill(&mut out.sender_installation_id, field(INSTALLATION));
-        out.sent_at_ns = row.sent_at_ns;
-        out.kind = row.kind;
+        out.sender_id.push_str(fields.sender_id);
+        refill(
+            &mut out.sender_installation_id,
+            fields.sender_installation_id,
+        );
+        out.sent_at_ns = fields.sent_at_ns;
+        out.kind = fields.kind;
         out.content_type.clear();
-        out.content_type.push_str(text(CONTENT_TYPE)?);
-        refill(&mut out.content, field(CONTENT));
-        out.delivery_status = row.delivery_status;
-        if row.has_reference {
-            refill(
-                out.reference_id.get_or_insert_with(Vec::new),
-                field(REFERENCE),
-            );
-        } else {
-            out.reference_id = None;
+        out.content_type.push_str(fields.content_type);
+        refill(&mut out.content, fields.content);
+        out.delivery_status = fields.delivery_status;
+        match fields.reference_id {
+            Some(reference) => refill(out.reference_id.get_or_insert_with(Vec::new), reference),
+            None => out.reference_id = None,
         }
-        out.expires_at_ns = row.expires_at_ns;
+        out.expires_at_ns = fields.expires_at_ns;
         Ok(())
     }
 }
