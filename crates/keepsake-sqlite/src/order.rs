@@ -273,7 +273,7 @@ pub(crate) fn unpack(
             }
             for index in 0..window.len() {
                 if let Record::Message(message) = scratch {
-                    window.fill(index, message)?;
+                    window.fill(index, message);
                 }
                 emit(Event::Record(scratch))?;
             }

@@ -2,36 +2,42 @@
 //! of them can be put in another order: create groups each window's messages
 //! by conversation, import sorts them by id.
 //!
-//! A message's variable fields sit side by side in one byte buffer and its
-//! fixed fields in a small row, so a window costs its encoded size and about
-//! 64 bytes a message: several times less than as [`Message`] values, each
-//! with its own allocations.
+//! A message's variable fields sit side by side in two buffers (its byte
+//! strings in one, its text, checked once, in the other) and its fixed fields
+//! in a small row, so a window costs its encoded size and about 72 bytes a
+//! message: several times less than as [`Message`] values, each with its own
+//! allocations.
 
 use rusqlite::types::{Type, ValueRef};
 
 use keepsake::body::records::{DeliveryStatus, Message, MessageKind};
 use keepsake::error::{Error, Result};
 
-use crate::rows::{MessageFields, text_enum};
+use crate::rows::{MessageFields, text_column, text_enum};
 
-/// The variable-length fields of a message, in the order they are stored.
+/// The byte-string fields of a message, in the order they are stored.
 const ID: usize = 0;
 const CONVERSATION: usize = 1;
-const SENDER: usize = 2;
-const INSTALLATION: usize = 3;
-const CONTENT_TYPE: usize = 4;
-const CONTENT: usize = 5;
-const REFERENCE: usize = 6;
-const FIELDS: usize = 7;
+const INSTALLATION: usize = 2;
+const CONTENT: usize = 3;
+const REFERENCE: usize = 4;
+const BYTE_FIELDS: usize = 5;
+/// Its text fields, likewise.
+const SENDER: usize = 0;
+const CONTENT_TYPE: usize = 1;
+const TEXT_FIELDS: usize = 2;
 
-/// Where one message's fields are: its variable fields from `at`, one after
-/// another, `lens` bytes each; its fixed fields as they are.
+/// Where one message's fields are: its byte strings from `at` and its text
+/// from `text_at`, one after another, so many bytes each; its fixed fields
+/// as they are.
 #[derive(Clone, Copy, Debug)]
 struct Row {
     /// The group the message sorts by first: its conversation's position.
     group: u32,
     at: usize,
-    lens: [u32; FIELDS],
+    text_at: usize,
+    lens: [u32; BYTE_FIELDS],
+    text_lens: [u32; TEXT_FIELDS],
     sent_at_ns: i64,
     expires_at_ns: Option<i64>,
     kind: MessageKind,
@@ -39,14 +45,19 @@ struct Row {
     has_reference: bool,
 }
 
+/// Where field `field` of lengths `lens` starts past `at`, and ends.
+fn span(at: usize, lens: &[u32], field: usize) -> std::ops::Range<usize> {
+    let start = at + lens[..field].iter().map(|&len| len as usize).sum::<usize>();
+    start..start + lens[field] as usize
+}
+
 impl Row {
     fn field<'w>(&self, bytes: &'w [u8], field: usize) -> &'w [u8] {
-        let start = self.at
-            + self.lens[..field]
-                .iter()
-                .map(|&len| len as usize)
-                .sum::<usize>();
-        &bytes[start..start + self.lens[field] as usize]
+        &bytes[span(self.at, &self.lens, field)]
+    }
+
+    fn text<'w>(&self, text: &'w str, field: usize) -> &'w str {
+        &text[span(self.text_at, &self.text_lens, field)]
     }
 }
 
@@ -54,13 +65,14 @@ impl Row {
 #[derive(Debug, Default)]
 pub(crate) struct MessageWindow {
     bytes: Vec<u8>,
+    text: String,
     rows: Vec<Row>,
 }
 
 impl MessageWindow {
     /// How many bytes of message fields the window holds.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes.len()
+        self.bytes.len() + self.text.len()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -74,23 +86,23 @@ impl MessageWindow {
     /// Empties the window, keeping its allocations.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
+        self.text.clear();
         self.rows.clear();
     }
 
     /// Adds a copy of `message`.
     pub(crate) fn push(&mut self, message: &Message) -> Result<()> {
-        let fields: [&[u8]; FIELDS] = [
+        let fields: [&[u8]; BYTE_FIELDS] = [
             &message.id,
             &message.conversation_id,
-            message.sender_id.as_bytes(),
             &message.sender_installation_id,
-            message.content_type.as_bytes(),
             &message.content,
             message.reference_id.as_deref().unwrap_or_default(),
         ];
         self.push_fields(
             0,
             fields,
+            [&message.sender_id, &message.content_type],
             message.sent_at_ns,
             message.expires_at_ns,
             message.kind,
@@ -105,15 +117,14 @@ impl MessageWindow {
     /// a word that is not one of the schema's.
     pub(crate) fn push_row(&mut self, group: u32, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
         let reference = optional_blob(row, 9)?;
-        let fields: [&[u8]; FIELDS] = [
+        let fields: [&[u8]; BYTE_FIELDS] = [
             blob(row, 0)?,
             blob(row, 1)?,
-            text(row, 2)?,
             blob(row, 3)?,
-            text(row, 6)?,
             blob(row, 7)?,
             reference.unwrap_or_default(),
         ];
+        let text = [text_column(row, 2)?, text_column(row, 6)?];
         let sent_at_ns = row.get(4)?;
         let expires_at_ns = row.get(10)?;
         let kind = text_enum(row, 5)?;
@@ -121,6 +132,7 @@ impl MessageWindow {
         self.push_fields(
             group,
             fields,
+            text,
             sent_at_ns,
             expires_at_ns,
             kind,
@@ -134,26 +146,38 @@ impl MessageWindow {
     fn push_fields(
         &mut self,
         group: u32,
-        fields: [&[u8]; FIELDS],
+        fields: [&[u8]; BYTE_FIELDS],
+        text: [&str; TEXT_FIELDS],
         sent_at_ns: i64,
         expires_at_ns: Option<i64>,
         kind: MessageKind,
         delivery_status: DeliveryStatus,
         has_reference: bool,
     ) -> Result<()> {
-        let mut lens = [0u32; FIELDS];
+        let length = |len: usize| {
+            u32::try_from(len).map_err(|_| Error::invalid("a message field is larger than 4 GiB"))
+        };
+        let mut lens = [0u32; BYTE_FIELDS];
         for (len, field) in lens.iter_mut().zip(fields) {
-            *len = u32::try_from(field.len())
-                .map_err(|_| Error::invalid("a message field is larger than 4 GiB"))?;
+            *len = length(field.len())?;
         }
-        let at = self.bytes.len();
+        let mut text_lens = [0u32; TEXT_FIELDS];
+        for (len, field) in text_lens.iter_mut().zip(text) {
+            *len = length(field.len())?;
+        }
+        let (at, text_at) = (self.bytes.len(), self.text.len());
         for field in fields {
             self.bytes.extend_from_slice(field);
+        }
+        for field in text {
+            self.text.push_str(field);
         }
         self.rows.push(Row {
             group,
             at,
+            text_at,
             lens,
+            text_lens,
             sent_at_ns,
             expires_at_ns,
             kind,
@@ -185,31 +209,27 @@ impl MessageWindow {
     }
 
     /// Message `index`, its fields borrowed from the window.
-    pub(crate) fn fields(&self, index: usize) -> Result<MessageFields<'_>> {
+    pub(crate) fn fields(&self, index: usize) -> MessageFields<'_> {
         let row = &self.rows[index];
         let field = |field| row.field(&self.bytes, field);
-        let text = |field| {
-            std::str::from_utf8(row.field(&self.bytes, field))
-                .map_err(|_| Error::invalid("a message's text field is not UTF-8"))
-        };
-        Ok(MessageFields {
+        MessageFields {
             id: field(ID),
             conversation_id: field(CONVERSATION),
-            sender_id: text(SENDER)?,
+            sender_id: row.text(&self.text, SENDER),
             sender_installation_id: field(INSTALLATION),
             sent_at_ns: row.sent_at_ns,
             kind: row.kind,
-            content_type: text(CONTENT_TYPE)?,
+            content_type: row.text(&self.text, CONTENT_TYPE),
             content: field(CONTENT),
             delivery_status: row.delivery_status,
             reference_id: row.has_reference.then(|| field(REFERENCE)),
             expires_at_ns: row.expires_at_ns,
-        })
+        }
     }
 
     /// Overwrites `out` with message `index`, reusing its allocations.
-    pub(crate) fn fill(&self, index: usize, out: &mut Message) -> Result<()> {
-        let fields = self.fields(index)?;
+    pub(crate) fn fill(&self, index: usize, out: &mut Message) {
+        let fields = self.fields(index);
         refill(&mut out.id, fields.id);
         refill(&mut out.conversation_id, fields.conversation_id);
         out.sender_id.clear();
@@ -229,7 +249,6 @@ impl MessageWindow {
             None => out.reference_id = None,
         }
         out.expires_at_ns = fields.expires_at_ns;
-        Ok(())
     }
 }
 
@@ -272,11 +291,6 @@ fn optional_blob<'r>(
         ValueRef::Blob(bytes) => Ok(Some(bytes)),
         other => Err(wrong_type(row, index, other.data_type())),
     }
-}
-
-/// A TEXT column that is UTF-8, as bytes.
-fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'r [u8]> {
-    crate::rows::text_column(row, index).map(str::as_bytes)
 }
 
 fn wrong_type(row: &rusqlite::Row<'_>, index: usize, found: Type) -> rusqlite::Error {
@@ -339,7 +353,7 @@ mod tests {
                 let mut out = empty_message();
                 (0..window.len())
                     .map(|index| {
-                        window.fill(index, &mut out).unwrap();
+                        window.fill(index, &mut out);
                         out.clone()
                     })
                     .collect()
@@ -374,7 +388,7 @@ mod tests {
             let mut out = empty_message();
             let read: Vec<Message> = (0..window.len())
                 .map(|index| {
-                    window.fill(index, &mut out).unwrap();
+                    window.fill(index, &mut out);
                     out.clone()
                 })
                 .collect();

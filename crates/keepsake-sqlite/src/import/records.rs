@@ -116,7 +116,7 @@ impl<'t> Importer<'t> {
         let window = &self.window;
         let inserted = self
             .inserter
-            .insert_messages(window.len(), &|index| window.fields(index))?;
+            .insert_messages(window.len(), &|index| Ok(window.fields(index)))?;
         let counts = &mut self.report.messages;
         counts.inserted += inserted;
         counts.skipped += window.len() as u64 - inserted;
