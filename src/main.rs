@@ -432,6 +432,10 @@ struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = cli::bench::DEFAULT_MESSAGES,
           value_parser = clap::value_parser!(u64).range(1..))]
     messages: u64,
+    /// How many conversations to spread them over [default: one per 200
+    /// messages, at least 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    conversations: Option<u64>,
     /// Make the working directory in DIR [default: the system's temporary
     /// directory].
     #[arg(long, value_name = "DIR")]
@@ -544,6 +548,7 @@ fn main() -> ExitCode {
             args.json,
             cli::bench::run_bench(&cli::bench::BenchRequest {
                 messages: args.messages,
+                conversations: args.conversations,
                 dir: args.dir,
                 keep: args.keep,
                 runs: args.runs,
