@@ -227,7 +227,7 @@ const COUNTED: f64 = 4.0;
 const RUN: i64 = 16;
 
 const MIN_SAMPLE: f64 = 128.0 * 1024.0;
-const MAX_SAMPLE: f64 = 256.0 * 1024.0;
+const MAX_SAMPLE: f64 = 512.0 * 1024.0;
 
 #[cfg(test)]
 mod tests;
