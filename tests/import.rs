@@ -20,7 +20,7 @@ use keepsake_sqlite::{
 use rusqlite::Connection;
 
 mod common;
-use common::database_digest;
+use common::{database_digest, listing};
 
 fn key() -> ArchiveKey {
     ArchiveKey::from_bytes([4; 32])
@@ -272,16 +272,6 @@ fn a_trusted_signer_is_required_before_the_import_commits() {
     .unwrap();
     assert!(!partial.seek.used_index);
     assert_eq!(partial.import.messages.inserted, 1);
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -20,6 +20,9 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::listing;
+
 /// Each table and the primary key that orders its rows.
 const TABLES: [(&str, &str); 3] = [
     ("conversations", "id"),
@@ -682,16 +685,6 @@ fn a_wrong_key_leaves_the_database_unchanged() {
     let fresh = fixture.path("never.db");
     assert!(import_archive(&archive, &[wrong.clone().into()], &fresh).is_err());
     assert!(!fresh.exists());
-}
-
-/// The names in a directory, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -23,9 +23,10 @@ pub const CONSENT_CLOCK_SKEW_NS: i64 = 24 * 3600 * 1_000_000_000;
 /// id order go into the table's primary key index near one another, where
 /// rows in archive order land all over it; the more of them, the nearer.
 /// (Measured on a million messages: a window of 16 MiB and a page cache of
-/// 8 MiB insert in half the time of no window and a 24 MiB cache; 12 MiB
-/// keeps an import's memory under 64 MiB for a few percent more time.)
-pub(super) const WINDOW_BYTES: usize = 12 << 20;
+/// 8 MiB insert in half the time of no window and a 24 MiB cache; 8 MiB
+/// takes a few percent longer and keeps an import's memory near 56 MiB,
+/// where 16 MiB took it to 64.)
+pub(super) const WINDOW_BYTES: usize = 8 << 20;
 
 /// Inserts an archive's records into one transaction, counting what it
 /// did with each.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::TransactionBehavior;
 
-use super::{freelist_leaves, page_metadata};
+use super::{geometry, page_metadata};
 use crate::DbResult;
 use crate::schema::open_source;
 use keepsake::crypto::ArchiveKey;
@@ -36,16 +36,7 @@ pub fn estimate_page_archive(db: &Path, writer: &WriterOptions) -> Result<crate:
     let snapshot = conn
         .transaction_with_behavior(TransactionBehavior::Deferred)
         .db()?;
-    snapshot
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
-        .db()?;
-    let page_size: u32 = snapshot
-        .query_row("PRAGMA main.page_size", [], |row| row.get(0))
-        .db()?;
-    let database_pages: u32 = snapshot
-        .query_row("PRAGMA main.page_count", [], |row| row.get(0))
-        .db()?;
-    let free_leaves = freelist_leaves(&snapshot, database_pages)?;
+    let (page_size, database_pages, free_leaves) = geometry(&snapshot)?;
 
     // The header, the metadata chunk and the final frame, written for real.
     let key = ArchiveKey::generate();

@@ -89,18 +89,7 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
     let snapshot = conn
         .transaction_with_behavior(TransactionBehavior::Deferred)
         .db()?;
-    // A first read starts the read transaction: from here on every read,
-    // pragmas included, sees this one snapshot.
-    snapshot
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
-        .db()?;
-    let page_size: u32 = snapshot
-        .query_row("PRAGMA main.page_size", [], |row| row.get(0))
-        .db()?;
-    let database_pages: u32 = snapshot
-        .query_row("PRAGMA main.page_count", [], |row| row.get(0))
-        .db()?;
-    let free_leaves = freelist_leaves(&snapshot, database_pages)?;
+    let (page_size, database_pages, free_leaves) = geometry(&snapshot)?;
 
     let mut tracker = options.progress.track(Phase::Create);
     tracker.set_totals(
@@ -148,6 +137,24 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
         database_pages,
         pages: trailer.pages,
     })
+}
+
+/// The page size, the size in pages and the free-list leaves of the
+/// snapshot that `snapshot`, a transaction not read from yet, starts.
+fn geometry(snapshot: &Connection) -> Result<(u32, u32, Vec<u32>)> {
+    // A first read starts the read transaction: from here on every read,
+    // pragmas included, sees this one snapshot.
+    snapshot
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .db()?;
+    let page_size: u32 = snapshot
+        .query_row("PRAGMA main.page_size", [], |row| row.get(0))
+        .db()?;
+    let database_pages: u32 = snapshot
+        .query_row("PRAGMA main.page_count", [], |row| row.get(0))
+        .db()?;
+    let free_leaves = freelist_leaves(snapshot, database_pages)?;
+    Ok((page_size, database_pages, free_leaves))
 }
 
 /// Reads one page of the snapshot.
