@@ -186,6 +186,25 @@ fn an_import_killed_at_any_point_leaves_the_database_as_it_was() {
         killed_before_commit >= 3,
         "only {killed_before_commit} kills landed before the import committed"
     );
+
+    // Into a new database: nothing is under its name until it is complete.
+    let fresh = setup.dir.join("fresh.db");
+    for at in [0.25, 0.75].map(KillAt::Fraction) {
+        kill_at(&mut import(&fresh), at);
+        if fresh.exists() {
+            integrity_ok(&fresh);
+            std::fs::remove_file(&fresh).unwrap();
+        }
+    }
+    kill_at(&mut import(&fresh), KillAt::Finished);
+    integrity_ok(&fresh);
+    let rows = rusqlite::Connection::open(&fresh)
+        .unwrap()
+        .query_row("SELECT count(*) FROM messages", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .unwrap();
+    assert_eq!(rows, 40_000);
 }
 
 #[test]
