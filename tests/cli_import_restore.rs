@@ -114,6 +114,21 @@ fn setup() -> (Dir, String, String) {
     (dir, signer, other)
 }
 
+/// Runs `command` with the key and a `--trusted-signer` that did not sign:
+/// exit 7, and an error of kind `untrusted_signature`.
+fn refused_untrusted(dir: &Dir, command: &[&str], signer: &str) {
+    let mut args = command.to_vec();
+    args.extend([
+        "--key-file",
+        "{k.key}",
+        "--trusted-signer",
+        signer,
+        "--json",
+    ]);
+    let refused = dir.run(&args).expect(7).json();
+    assert_eq!(refused["error"]["kind"], "untrusted_signature");
+}
+
 #[test]
 fn new_databases_and_their_side_files_are_owner_only_whatever_the_umask() {
     let (dir, _, _) = setup();
@@ -154,21 +169,11 @@ fn new_databases_and_their_side_files_are_owner_only_whatever_the_umask() {
 #[test]
 fn import_says_what_it_left_out_and_refuses_an_untrusted_archive() {
     let (dir, signer, other) = setup();
-    let refused = dir
-        .run(&[
-            "import",
-            "{rows.keepsake}",
-            "--db",
-            "{new.db}",
-            "--key-file",
-            "{k.key}",
-            "--trusted-signer",
-            &other,
-            "--json",
-        ])
-        .expect(7)
-        .json();
-    assert_eq!(refused["error"]["kind"], "untrusted_signature");
+    refused_untrusted(
+        &dir,
+        &["import", "{rows.keepsake}", "--db", "{new.db}"],
+        &other,
+    );
     assert!(!dir.path("new.db").exists());
 
     let imported = dir
@@ -226,21 +231,11 @@ fn import_says_what_it_left_out_and_refuses_an_untrusted_archive() {
 #[test]
 fn restore_says_what_it_removed_and_refuses_an_untrusted_archive() {
     let (dir, signer, other) = setup();
-    let refused = dir
-        .run(&[
-            "restore",
-            "{pages.keepsake}",
-            "--out",
-            "{r.db}",
-            "--key-file",
-            "{k.key}",
-            "--trusted-signer",
-            &other,
-            "--json",
-        ])
-        .expect(7)
-        .json();
-    assert_eq!(refused["error"]["kind"], "untrusted_signature");
+    refused_untrusted(
+        &dir,
+        &["restore", "{pages.keepsake}", "--out", "{r.db}"],
+        &other,
+    );
     assert!(!dir.path("r.db").exists());
 
     let restored = dir
