@@ -1,5 +1,5 @@
 //! Throughput of each codec layer and of a whole write and read, over a
-//! ladder of sizes, and of create, verify and import on a sample database.
+//! ladder of sizes (`benches/database.rs` times the SQLite adapter).
 //! Compare figures within one run: absolute ones depend on the machine.
 
 use std::hint::black_box;
@@ -13,8 +13,6 @@ use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Conversation, ConversationKind,
     DeliveryStatus, Identity, Limits, Message, MessageKind, Record, WriterOptions,
 };
-use keepsake_sqlite::sample::{SampleOptions, write_sample};
-use keepsake_sqlite::{CreateOptions, create_archive, import_archive, verify_archive};
 use rand::{Rng, SeedableRng};
 
 const SIZES: [usize; 3] = [64 << 10, 1 << 20, 8 << 20];
@@ -186,47 +184,5 @@ fn whole(c: &mut Criterion) {
     group.finish();
 }
 
-/// The library calls behind `create`, `verify` and `import`, on one sample
-/// database of 20,000 messages (about 11 MB); throughput in database bytes.
-fn database(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sample.db");
-    write_sample(
-        &db,
-        &SampleOptions {
-            messages: 20_000,
-            ..SampleOptions::default()
-        },
-    )
-    .unwrap();
-    let key = ArchiveKey::from_bytes([7; 32]);
-    let identities = [Identity::RawKey(ArchiveKey::from_bytes([7; 32]))];
-    let archive = dir.path().join("sample.keepsake");
-    create_archive(&db, &archive, &[&key], &CreateOptions::default()).unwrap();
-    let mut group = c.benchmark_group("database");
-    group.sample_size(10);
-    group.throughput(Throughput::Bytes(std::fs::metadata(&db).unwrap().len()));
-    group.bench_function("create", |b| {
-        let out = dir.path().join("again.keepsake");
-        b.iter(|| {
-            let _ = std::fs::remove_file(&out);
-            black_box(create_archive(&db, &out, &[&key], &CreateOptions::default()).unwrap())
-        })
-    });
-    group.bench_function("verify", |b| {
-        b.iter(|| black_box(verify_archive(&archive, &identities).unwrap()))
-    });
-    group.bench_function("import", |b| {
-        let target = dir.path().join("imported.db");
-        b.iter(|| {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
-            }
-            black_box(import_archive(&archive, &identities, &target).unwrap())
-        })
-    });
-    group.finish();
-}
-
-criterion_group!(benches, layers, whole, database);
+criterion_group!(benches, layers, whole);
 criterion_main!(benches);

@@ -1,7 +1,9 @@
 //! The seek index at scale: an archive of a million messages (set
 //! `KEEPSAKE_BENCH_MESSAGES` for another size) over a thousand conversations,
-//! laid out as `create_archive` lays it out (each conversation followed by its
-//! messages). Prints the index's size, then times opening the archive through
+//! laid out as `create_archive` lays out a database filled while syncing:
+//! every conversation first, then the messages in send-time order,
+//! interleaved across conversations, each window of about 8 MiB grouped by
+//! conversation. Prints the index's size, then times opening the archive through
 //! its index and finding one conversation's chunks, reading that conversation,
 //! and a full verifying read for comparison.
 
@@ -17,6 +19,8 @@ use keepsake::{
 };
 
 const CONVERSATIONS: u64 = 1000;
+/// Messages in a window of create's order: about 8 MiB of these.
+const WINDOW: u64 = 64_000;
 const YEAR_NS: i64 = 365 * 86_400 * 1_000_000_000;
 
 fn messages() -> u64 {
@@ -44,10 +48,9 @@ fn write_archive(dir: &Path, key: &ArchiveKey, messages: u64) -> PathBuf {
     .unwrap();
     let per_conversation = messages / CONVERSATIONS;
     for c in 0..CONVERSATIONS {
-        let id = conversation_id(c);
         writer
             .write_record(&Record::Conversation(Conversation {
-                id: id.clone(),
+                id: conversation_id(c),
                 kind: ConversationKind::Group,
                 created_at_ns: 0,
                 name: Some(format!("conversation {c}")),
@@ -58,14 +61,25 @@ fn write_archive(dir: &Path, key: &ArchiveKey, messages: u64) -> PathBuf {
                 last_message_ns: None,
             }))
             .unwrap();
-        for m in 0..per_conversation {
+    }
+    // Message m of every conversation is sent at the same time: in send
+    // order, the conversations take turns. Each window of them is grouped
+    // by conversation.
+    let total = per_conversation * CONVERSATIONS;
+    let step = YEAR_NS / per_conversation.max(1) as i64;
+    for first in (0..total).step_by(WINDOW as usize) {
+        let mut window: Vec<(u64, u64)> = (first..(first + WINDOW).min(total))
+            .map(|n| (n % CONVERSATIONS, n / CONVERSATIONS))
+            .collect();
+        window.sort_unstable();
+        for (c, m) in window {
             writer
                 .write_record(&Record::Message(Message {
                     id: [c.to_be_bytes(), m.to_be_bytes()].concat(),
-                    conversation_id: id.clone(),
+                    conversation_id: conversation_id(c),
                     sender_id: if m % 2 == 0 { "alice" } else { "bob" }.into(),
                     sender_installation_id: vec![7; 16],
-                    sent_at_ns: (m as i64) * (YEAR_NS / per_conversation.max(1) as i64),
+                    sent_at_ns: (m as i64) * step,
                     kind: MessageKind::Application,
                     content_type: "xmtp.org/text:1.0".into(),
                     content: format!("message {m} of {c}: see you at the station tomorrow")

@@ -22,8 +22,9 @@ Exit status:
   5  unsupported: the archive needs a newer Keepsake (format version, cipher
      suite, key slot kind or critical chunk kind this version does not know)
   6  salvage only: a new archive was written, but some content was lost
-  7  untrusted: `verify --trusted-signer` found the archive intact but not
-     validly signed by that signer (scheme 2, bound to the file key)";
+  7  untrusted: `--trusted-signer` (verify, import, restore) found the archive
+     intact but not validly signed by that signer (scheme 2, bound to the file
+     key); nothing was written";
 
 /// Encrypted, streaming backups of messaging data.
 #[derive(Debug, Parser)]
@@ -116,9 +117,23 @@ struct SampleArgs {
     /// What the messages hold.
     #[arg(long, value_enum, default_value_t = Shape::Mixed)]
     shape: Shape,
+    /// The order the rows are written in: `sync`, as a client fills its
+    /// database while it syncs (every conversation's messages interleaved in
+    /// time order), or `grouped`, each conversation's messages together.
+    #[arg(long, value_enum, default_value_t = Order::Sync)]
+    order: Order,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
+}
+
+/// The order a sample's rows are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Order {
+    /// As a client's database fills while it syncs: interleaved in time order.
+    Sync,
+    /// Each conversation followed by all its messages.
+    Grouped,
 }
 
 /// What the messages of a sample hold.
@@ -185,6 +200,20 @@ struct RestoreArgs {
     out: PathBuf,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    /// Restore nothing (exit 7) unless the archive is intact and carries a
+    /// valid signature by this signer (`keepsakesig1...`).
+    #[arg(long, value_name = "SIGNER")]
+    trusted_signer: Option<String>,
+    /// Keep the triggers and views of the archive's database. By default they
+    /// are removed: they run SQL chosen by whoever wrote the archive whenever
+    /// the application writes to a table or reads a view. Keep them only for
+    /// an archive you made yourself.
+    #[arg(long)]
+    keep_triggers_and_views: bool,
+    /// Check the restored database with SQLite's full integrity_check (every
+    /// index against its table; several times slower) instead of quick_check.
+    #[arg(long)]
+    full_check: bool,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -389,6 +418,11 @@ struct ImportArgs {
     /// Import only messages sent before T (exclusive).
     #[arg(long, value_name = "T", value_parser = cli::units::parse_time)]
     until: Option<i64>,
+    /// Import nothing (exit 7) unless the archive is intact and carries a
+    /// valid signature by this signer (`keepsakesig1...`); checked before
+    /// anything is committed.
+    #[arg(long, value_name = "SIGNER")]
+    trusted_signer: Option<String>,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -427,6 +461,10 @@ struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = cli::bench::DEFAULT_MESSAGES,
           value_parser = clap::value_parser!(u64).range(1..))]
     messages: u64,
+    /// How many conversations to spread them over [default: one per 200
+    /// messages, at least 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    conversations: Option<u64>,
     /// Make the working directory in DIR [default: the system's temporary
     /// directory].
     #[arg(long, value_name = "DIR")]
@@ -463,13 +501,21 @@ fn main() -> ExitCode {
             args.json,
             cli::sample(
                 &args.db,
-                args.messages,
-                args.conversations,
-                args.seed,
-                match args.shape {
-                    Shape::Mixed => keepsake_sqlite::sample::SampleShape::Mixed,
-                    Shape::TextHeavy => keepsake_sqlite::sample::SampleShape::TextHeavy,
-                    Shape::AttachmentHeavy => keepsake_sqlite::sample::SampleShape::AttachmentHeavy,
+                &keepsake_sqlite::sample::SampleOptions {
+                    messages: args.messages,
+                    conversations: args.conversations,
+                    seed: args.seed,
+                    shape: match args.shape {
+                        Shape::Mixed => keepsake_sqlite::sample::SampleShape::Mixed,
+                        Shape::TextHeavy => keepsake_sqlite::sample::SampleShape::TextHeavy,
+                        Shape::AttachmentHeavy => {
+                            keepsake_sqlite::sample::SampleShape::AttachmentHeavy
+                        }
+                    },
+                    order: match args.order {
+                        Order::Sync => keepsake_sqlite::sample::SampleOrder::Sync,
+                        Order::Grouped => keepsake_sqlite::sample::SampleOrder::Grouped,
+                    },
                 },
                 args.json,
             ),
@@ -505,6 +551,7 @@ fn main() -> ExitCode {
                     since: args.since,
                     until: args.until,
                 },
+                args.trusted_signer.as_deref(),
                 args.json,
             ),
         ),
@@ -514,7 +561,15 @@ fn main() -> ExitCode {
         ),
         Command::Restore(args) => (
             args.json,
-            cli::pages::restore(&args.archive, &args.out, &args.open_with, args.json),
+            cli::pages::restore(&cli::pages::RestoreRequest {
+                archive: args.archive,
+                out: args.out,
+                open_with: args.open_with,
+                trusted_signer: args.trusted_signer,
+                keep_triggers_and_views: args.keep_triggers_and_views,
+                full_check: args.full_check,
+                json: args.json,
+            }),
         ),
         Command::Slots(command) => slots(command),
         Command::Rekey(args) => (
@@ -532,6 +587,7 @@ fn main() -> ExitCode {
             args.json,
             cli::bench::run_bench(&cli::bench::BenchRequest {
                 messages: args.messages,
+                conversations: args.conversations,
                 dir: args.dir,
                 keep: args.keep,
                 runs: args.runs,

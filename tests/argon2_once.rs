@@ -56,7 +56,7 @@ fn verify_import_and_partial_import_run_argon2_once() {
             &identities,
             &dir.path().join("two.db"),
             &selection,
-            &keepsake::Progress::default(),
+            &keepsake_sqlite::ImportOptions::default(),
         )
     });
     report.unwrap();

@@ -9,11 +9,14 @@ use std::process::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const KEEPSAKE_ROWS: [&str; 4] = [
+/// Rows of Keepsake's operations that handle every record of the sample.
+const KEEPSAKE_ROWS: [&str; 6] = [
     "keepsake_create",
+    "keepsake_create_threads_1",
     "keepsake_estimate",
     "keepsake_verify",
     "keepsake_import",
+    "keepsake_import_half",
 ];
 const TOOL_ROWS: [&str; 5] = [
     "backup_pipeline",
@@ -90,6 +93,45 @@ fn check_keepsake_rows(json: &Value) {
         row(json, "keepsake_import")["throughput_unit"],
         "messages/s"
     );
+    // The pages archive's rows, and restore against verify of it.
+    for id in [
+        "keepsake_create_pages",
+        "keepsake_verify_pages",
+        "keepsake_restore",
+    ] {
+        let row = row(json, id);
+        assert_eq!(row["status"], "ok", "{row}");
+        positive(row, "seconds");
+        positive(row, "output_bytes");
+        positive(row, "records");
+    }
+    assert_eq!(
+        row(json, "keepsake_restore")["records"],
+        row(json, "keepsake_create_pages")["records"]
+    );
+    positive(&json["ratios"], "restore_time_vs_verify");
+    positive(&json["ratios"], "create_speedup_of_threads");
+    positive(&json["ratios"], "import_into_half_time_vs_insert_select");
+    // A partial import of the median conversation reads part of the archive.
+    let conversation = row(json, "keepsake_import_conversation");
+    assert_eq!(conversation["status"], "ok", "{conversation}");
+    let decrypted = json["ratios"]["partial_import_chunks_decrypted"]
+        .as_u64()
+        .unwrap();
+    let total = json["ratios"]["partial_import_chunks_total"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        decrypted >= 3 && decrypted <= total,
+        "{decrypted} of {total}"
+    );
+    assert!(
+        conversation["detail"]
+            .as_str()
+            .unwrap()
+            .contains("chunks decrypted")
+    );
+    assert_eq!(json["sample"]["order"], "sync");
     let archive = row(json, "keepsake_create")["output_bytes"].as_u64();
     assert_eq!(
         row(json, "keepsake_verify")["input_bytes"].as_u64(),

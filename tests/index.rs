@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 
 use keepsake::format::ChunkKind;
 use keepsake::{
-    ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Error, Identity, Limits, Progress,
-    Record, SeekableArchive, Selection, WriterOptions,
+    ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Error, Identity, Limits, Record,
+    SeekableArchive, Selection, WriterOptions,
 };
 use keepsake_sqlite::sample::{SAMPLE_END_NS, SAMPLE_SPAN_NS, SampleOptions, write_sample};
-use keepsake_sqlite::{CreateOptions, create_archive, import_archive, import_selected};
+use keepsake_sqlite::{
+    CreateOptions, ImportOptions, create_archive, import_archive, import_selected,
+};
 use rusqlite::Connection;
 
 struct Fixture {
@@ -220,7 +222,7 @@ fn a_conversation_import_reads_only_its_chunks_and_equals_the_filtered_full_impo
         &identities(&fixture.key),
         &db,
         &selection,
-        &Progress::default(),
+        &ImportOptions::default(),
     )
     .unwrap();
     let id = hex(&chosen);
@@ -272,7 +274,7 @@ fn a_time_range_import_equals_the_filtered_full_import() {
         &identities(&fixture.key),
         &db,
         &selection,
-        &Progress::default(),
+        &ImportOptions::default(),
     )
     .unwrap();
     let expected = fixture.expected(
@@ -333,7 +335,7 @@ fn without_an_index_a_partial_import_reads_everything_and_says_so() {
         &identities(&fixture.key),
         &with_index,
         &selection,
-        &Progress::default(),
+        &ImportOptions::default(),
     )
     .unwrap();
     let fallback = import_selected(
@@ -341,7 +343,7 @@ fn without_an_index_a_partial_import_reads_everything_and_says_so() {
         &identities(&fixture.key),
         &without_index,
         &selection,
-        &Progress::default(),
+        &ImportOptions::default(),
     )
     .unwrap();
     assert!(indexed.seek.used_index);
@@ -456,7 +458,7 @@ fn a_partial_import_that_meets_a_damaged_chunk_changes_nothing() {
         &identities(&fixture.key),
         &fresh,
         &selection,
-        &Progress::default(),
+        &ImportOptions::default(),
     );
     assert!(
         matches!(outcome, Err(Error::Corrupt { chunk: c, .. }) if c == *chunk),
@@ -475,7 +477,7 @@ fn a_partial_import_that_meets_a_damaged_chunk_changes_nothing() {
         &identities(&fixture.key),
         &existing,
         &Selection::default(),
-        &Progress::default(),
+        &ImportOptions::default(),
     );
     assert!(outcome.is_err());
     assert_eq!(common::database_digest(&existing), before);

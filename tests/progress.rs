@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use keepsake::{ArchiveKey, Error, Progress, ProgressEvent, WriterOptions};
 use keepsake_sqlite::sample::{SampleOptions, write_sample};
-use keepsake_sqlite::{CreateOptions, import_archive_with, verify_archive_with};
+use keepsake_sqlite::{CreateOptions, ImportOptions, import_archive_with, verify_archive_with};
 
 mod common;
 use common::database_digest;
@@ -119,7 +119,7 @@ fn create_verify_and_import_report_progress_up_to_their_totals() {
         &archive,
         &[key().into()],
         &dir.path().join("restored.db"),
-        &progress,
+        &reporting(progress),
     )
     .unwrap();
     check_events(&events.lock().unwrap(), records);
@@ -157,7 +157,12 @@ fn a_cancelled_import_leaves_the_database_as_it_was() {
     other.seed = 9;
     write_sample(&target, &other).unwrap();
     let before = database_digest(&target);
-    let result = import_archive_with(&archive, &[key().into()], &target, &cancelling_after(1000));
+    let result = import_archive_with(
+        &archive,
+        &[key().into()],
+        &target,
+        &reporting(cancelling_after(1000)),
+    );
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert_eq!(database_digest(&target), before);
     // Cancelled right at the end, after every batch: still nothing.
@@ -165,7 +170,7 @@ fn a_cancelled_import_leaves_the_database_as_it_was() {
         &archive,
         &[key().into()],
         &target,
-        &cancelling_after(u64::MAX),
+        &reporting(cancelling_after(u64::MAX)),
     );
     assert!(result.is_ok());
     assert_ne!(database_digest(&target), before);
@@ -186,7 +191,15 @@ fn a_handle_cancelled_before_the_start_stops_at_once() {
     let progress = Progress::default();
     progress.cancel();
     let target = dir.path().join("never.db");
-    let result = import_archive_with(&archive, &[key().into()], &target, &progress);
+    let result = import_archive_with(&archive, &[key().into()], &target, &reporting(progress));
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!target.exists());
+}
+
+/// Import options reporting to `progress`.
+fn reporting(progress: Progress) -> ImportOptions {
+    ImportOptions {
+        progress,
+        ..ImportOptions::default()
+    }
 }

@@ -20,6 +20,9 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::listing;
+
 /// Each table and the primary key that orders its rows.
 const TABLES: [(&str, &str); 3] = [
     ("conversations", "id"),
@@ -284,32 +287,55 @@ fn import_adds_only_the_missing_rows_and_leaves_existing_ones_alone() {
     let source = fixture.path("source.db");
     insert_rows(
         &source,
-        &[conversation(b"a"), conversation(b"b")],
+        &[conversation(b"a"), conversation(b"b"), conversation(b"c")],
         &[
             message(b"1", b"a", 10),
             message(b"2", b"a", 20),
             message(b"3", b"b", 30),
+            message(b"4", b"c", 40),
+            message(b"5", b"c", 50),
         ],
         &[],
     );
     let archive = fixture.create(&source, "a.keepsake", &CreateOptions::default());
 
-    // The target already has conversation a (named differently), message 1,
-    // and data of its own.
+    // The target already has conversation a (named differently, its own and
+    // active), conversation c as an earlier import left it (inactive, with
+    // message 4), and data of its own.
     let target = fixture.path("target.db");
     let mut renamed = conversation(b"a");
     renamed.name = Some("our own name".into());
     insert_rows(
         &target,
-        &[renamed, conversation(b"z")],
-        &[message(b"1", b"a", 10), message(b"9", b"z", 5)],
+        &[renamed, conversation(b"c"), conversation(b"z")],
+        &[
+            message(b"1", b"a", 10),
+            message(b"4", b"c", 40),
+            message(b"9", b"z", 5),
+        ],
         &[],
     );
+    open_database(&target)
+        .unwrap()
+        .execute(
+            "UPDATE conversations SET is_active = 0 WHERE id = x'63'",
+            [],
+        )
+        .unwrap();
     let report = import_archive(&archive, &[fixture.key.clone().into()], &target).unwrap();
-    assert_eq!(report.conversations, counts(1, 1));
+    assert_eq!(report.conversations, counts(1, 2));
+    // a's messages stay out; b's is new, c's 5 new and 4 already there.
     assert_eq!(report.messages, counts(2, 1));
-    assert_eq!(count(&target, "SELECT count(*) FROM messages"), 4);
-    assert_eq!(count(&target, "SELECT count(*) FROM conversations"), 3);
+    assert_eq!(report.active_conversation_messages, 2);
+    assert_eq!(count(&target, "SELECT count(*) FROM messages"), 5);
+    assert_eq!(
+        count(
+            &target,
+            "SELECT count(*) FROM messages WHERE conversation_id = x'61'"
+        ),
+        1
+    );
+    assert_eq!(count(&target, "SELECT count(*) FROM conversations"), 4);
     let conn = open_database(&target).unwrap();
     let name: String = conn
         .query_row(
@@ -323,6 +349,7 @@ fn import_adds_only_the_missing_rows_and_leaves_existing_ones_alone() {
     assert!(is_active(&conn, b"a").unwrap());
     assert!(is_active(&conn, b"z").unwrap());
     assert!(!is_active(&conn, b"b").unwrap());
+    assert!(!is_active(&conn, b"c").unwrap());
 }
 
 #[test]
@@ -414,16 +441,17 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
         (
             None,
             None,
+            // Conversations first, then the messages by conversation.
             &[
                 "c:a",
+                "c:b",
+                "c:c",
+                "c:d",
                 "m:a10",
                 "m:a20",
                 "m:a30",
-                "c:b",
                 "m:b30",
                 "m:b40",
-                "c:c",
-                "c:d",
                 "m:d05",
                 "consent:someone",
             ],
@@ -432,7 +460,7 @@ fn a_time_range_is_half_open_and_conversations_travel_with_their_messages() {
         (
             Some(30),
             Some(41),
-            &["c:a", "m:a30", "c:b", "m:b30", "m:b40", "consent:someone"],
+            &["c:a", "c:b", "m:a30", "m:b30", "m:b40", "consent:someone"],
         ),
         (None, Some(10), &["c:d", "m:d05", "consent:someone"]),
         (Some(40), None, &["c:b", "m:b40", "consent:someone"]),
@@ -660,16 +688,6 @@ fn a_wrong_key_leaves_the_database_unchanged() {
     let fresh = fixture.path("never.db");
     assert!(import_archive(&archive, &[wrong.clone().into()], &fresh).is_err());
     assert!(!fresh.exists());
-}
-
-/// The names in a directory, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

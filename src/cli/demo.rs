@@ -158,7 +158,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (first, elapsed) = timed(|| import_archive(&archive, &restored, &identities, false))?;
+    let (first, elapsed) = timed(|| import_archive(&archive, &restored, &identities, None, false))?;
     let (inserted, skipped) = import_counts(&first);
     check(inserted == counts && skipped == Counts::default(), || {
         format!("a first import inserted {inserted:?} and skipped {skipped:?} of {counts:?}")
@@ -169,7 +169,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (again, elapsed) = timed(|| import_archive(&archive, &restored, &identities, false))?;
+    let (again, elapsed) = timed(|| import_archive(&archive, &restored, &identities, None, false))?;
     let (inserted, skipped) = import_counts(&again);
     check(inserted == Counts::default() && skipped == counts, || {
         format!("a second import inserted {inserted:?} and skipped {skipped:?} of {counts:?}")

@@ -7,7 +7,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use keepsake::Identity;
-use keepsake_sqlite::ImportReport;
+use keepsake::crypto::signature::Signer;
+use keepsake_sqlite::{ImportOptions, ImportReport};
 
 use super::exit::{Direction, Failure};
 use super::progress_bar::with_progress;
@@ -22,11 +23,30 @@ pub(crate) struct ImportJson<'a> {
     pub(crate) database: Cow<'a, str>,
     pub(crate) inserted: Counts,
     pub(crate) skipped: Counts,
+    pub(crate) left_out: LeftOut,
     pub(crate) signature: &'static str,
     pub(crate) signer: Option<String>,
     /// Whether the writer is known (spec §11.3).
     pub(crate) sender_authenticated: bool,
     pub(crate) elapsed_ms: u64,
+}
+
+/// What an import left out to protect what the database already holds.
+#[derive(Serialize)]
+pub(crate) struct LeftOut {
+    /// Messages of conversations the database has and that are active.
+    pub(crate) active_conversation_messages: u64,
+    /// Consent records dated more than 24 hours after this machine's clock.
+    pub(crate) future_consent: u64,
+}
+
+impl From<&ImportReport> for LeftOut {
+    fn from(report: &ImportReport) -> Self {
+        LeftOut {
+            active_conversation_messages: report.active_conversation_messages,
+            future_consent: report.future_consent,
+        }
+    }
 }
 
 /// An import's failure, with what was being done and the all-or-nothing hint.
@@ -47,11 +67,16 @@ pub(crate) fn import_archive(
     archive: &Path,
     db: &Path,
     identities: &[Identity],
+    trusted_signer: Option<Signer>,
     show: bool,
 ) -> Result<ImportReport, Failure> {
     existing_file(archive, "archive")?;
     with_progress(show, "importing the archive", |progress| {
-        keepsake_sqlite::import_archive_with(archive, identities, db, progress)
+        let options = ImportOptions {
+            progress: progress.clone(),
+            trusted_signer: trusted_signer.clone(),
+        };
+        keepsake_sqlite::import_archive_with(archive, identities, db, &options)
     })
     .map_err(|error| import_failure(error, archive, db))
 }
@@ -64,6 +89,7 @@ pub(crate) struct PartialImportJson<'a> {
     pub(crate) database: Cow<'a, str>,
     pub(crate) inserted: Counts,
     pub(crate) skipped: Counts,
+    pub(crate) left_out: LeftOut,
     pub(crate) used_index: bool,
     pub(crate) chunks_decrypted: u64,
     pub(crate) chunks_total: u64,
@@ -80,11 +106,13 @@ pub fn import(
     db: &Path,
     open_with: &super::keys::OpenWith,
     selection: &keepsake::Selection,
+    trusted_signer: Option<&str>,
     json: bool,
 ) -> Result<Report, Failure> {
+    let trusted = trusted_signer.map(super::keys::parse_signer).transpose()?;
     let identities = open_with.identities()?;
     if selection.is_everything() {
-        return import_all(archive, db, &identities, json);
+        return import_all(archive, db, &identities, trusted, json);
     }
     if let (Some(since), Some(until)) = (selection.since, selection.until)
         && since >= until
@@ -96,7 +124,11 @@ pub fn import(
     existing_file(archive, "archive")?;
     let started = Instant::now();
     let report = with_progress(!json, "importing part of the archive", |progress| {
-        keepsake_sqlite::import_selected(archive, &identities, db, selection, progress)
+        let options = ImportOptions {
+            progress: progress.clone(),
+            trusted_signer: trusted.clone(),
+        };
+        keepsake_sqlite::import_selected(archive, &identities, db, selection, &options)
     })
     .map_err(|error| import_failure(error, archive, db))?;
     let elapsed = started.elapsed();
@@ -108,7 +140,8 @@ pub fn import(
         duration_human(elapsed)
     );
     human.push_str(&import_table(inserted, skipped));
-    let sender_authenticated = signature_line(&report.import, &mut human);
+    human.push_str(&left_out_human(&report.import));
+    let sender_authenticated = signature_line(&report.import, trusted.as_ref(), &mut human);
     if report.seek.used_index {
         human.push_str(&format!(
             "decrypted {} of {} chunks, found through the archive's seek index\n",
@@ -129,6 +162,7 @@ pub fn import(
             database: db.to_string_lossy(),
             inserted,
             skipped,
+            left_out: LeftOut::from(&report.import),
             used_index: report.seek.used_index,
             chunks_decrypted: report.seek.chunks_decrypted,
             chunks_total: report.seek.chunks_total,
@@ -145,11 +179,13 @@ pub fn import(
 }
 
 /// Adds the signature line of an import's summary, warning on stderr when
-/// the writer is not authenticated (spec §11.3); says whether it is.
-fn signature_line(report: &ImportReport, human: &mut String) -> bool {
-    let sender_authenticated = report
-        .opened_with
-        .is_none_or(|opened_with| super::keys::check_sender(opened_with, &report.signature, None));
+/// the writer is not authenticated (spec §11.3) by the key slot that opened
+/// the archive or by the `trusted` signer the import required; says whether
+/// it is.
+fn signature_line(report: &ImportReport, trusted: Option<&Signer>, human: &mut String) -> bool {
+    let sender_authenticated = report.opened_with.is_none_or(|opened_with| {
+        super::keys::check_sender(opened_with, &report.signature, trusted)
+    });
     human.push_str(&format!(
         "signature {}{}\n",
         report.signature.describe(),
@@ -179,15 +215,35 @@ pub(crate) fn import_table(inserted: Counts, skipped: Counts) -> String {
     human
 }
 
+/// The lines saying what an import left out to protect the database's own
+/// conversations and consent; none when it left out nothing.
+pub(crate) fn left_out_human(report: &ImportReport) -> String {
+    let mut human = String::new();
+    if report.active_conversation_messages > 0 {
+        human.push_str(&format!(
+            "left out {} messages of conversations this database already has and uses (an import never adds to those)\n",
+            report.active_conversation_messages
+        ));
+    }
+    if report.future_consent > 0 {
+        human.push_str(&format!(
+            "left out {} consent records dated more than 24 hours in the future\n",
+            report.future_consent
+        ));
+    }
+    human
+}
+
 /// `keepsake import` of a whole archive.
 pub(crate) fn import_all(
     archive: &Path,
     db: &Path,
     identities: &[Identity],
+    trusted_signer: Option<Signer>,
     json: bool,
 ) -> Result<Report, Failure> {
     let started = Instant::now();
-    let report = import_archive(archive, db, identities, !json)?;
+    let report = import_archive(archive, db, identities, trusted_signer.clone(), !json)?;
     let elapsed = started.elapsed();
     let (inserted, skipped) = import_counts(&report);
     let mut human = format!(
@@ -197,10 +253,11 @@ pub(crate) fn import_all(
         duration_human(elapsed)
     );
     human.push_str(&import_table(inserted, skipped));
+    human.push_str(&left_out_human(&report));
     if inserted.total() == 0 && skipped.total() > 0 {
         human.push_str("(everything was already in the database)\n");
     }
-    let sender_authenticated = signature_line(&report, &mut human);
+    let sender_authenticated = signature_line(&report, trusted_signer.as_ref(), &mut human);
     Report::new(
         human,
         &ImportJson {
@@ -210,6 +267,7 @@ pub(crate) fn import_all(
             database: db.to_string_lossy(),
             inserted,
             skipped,
+            left_out: LeftOut::from(&report),
             signature: report.signature.word(),
             signer: report.signature.signer().map(|signer| signer.to_string()),
             sender_authenticated,

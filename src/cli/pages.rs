@@ -2,7 +2,7 @@
 //! snapshots as SQLite pages, and the database rebuilt from one.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -118,6 +118,9 @@ struct RestoreJson<'a> {
     page_size: u32,
     database_pages: u32,
     pages: u64,
+    check: &'static str,
+    removed_triggers: &'a [String],
+    removed_views: &'a [String],
     signature: &'static str,
     signer: Option<String>,
     /// Whether the writer is known (spec §11.3).
@@ -125,19 +128,39 @@ struct RestoreJson<'a> {
     elapsed_ms: u64,
 }
 
+/// What `keepsake restore` was asked to do.
+#[derive(Debug)]
+pub struct RestoreRequest {
+    pub archive: PathBuf,
+    pub out: PathBuf,
+    pub open_with: super::keys::OpenWith,
+    pub trusted_signer: Option<String>,
+    pub keep_triggers_and_views: bool,
+    pub full_check: bool,
+    pub json: bool,
+}
+
 /// `keepsake restore`.
-pub fn restore(
-    archive: &Path,
-    out: &Path,
-    open_with: &super::keys::OpenWith,
-    json: bool,
-) -> Result<Report, Failure> {
+pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
+    let RestoreRequest {
+        archive,
+        out,
+        open_with,
+        json,
+        ..
+    } = request;
+    let (archive, out, json) = (archive.as_path(), out.as_path(), *json);
     existing_file(archive, "archive")?;
     refuse_existing(
         out,
         "restore only writes a new database",
         "choose another --out; to add an archive's records to an existing database, use import",
     )?;
+    let trusted_signer = request
+        .trusted_signer
+        .as_deref()
+        .map(super::keys::parse_signer)
+        .transpose()?;
     let identities = open_with.identities()?;
     let started = Instant::now();
     let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
@@ -147,6 +170,9 @@ pub fn restore(
             out,
             &RestoreOptions {
                 progress: progress.clone(),
+                trusted_signer: trusted_signer.clone(),
+                keep_triggers_and_views: request.keep_triggers_and_views,
+                full_check: request.full_check,
             },
         )
     })
@@ -172,10 +198,18 @@ pub fn restore(
         }
     })?;
     let elapsed = started.elapsed();
-    let sender_authenticated =
-        super::keys::check_sender(report.opened_with, &report.signature, None);
-    let human = format!(
-        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), integrity check ok\n  signature {}{}\n",
+    let sender_authenticated = super::keys::check_sender(
+        report.opened_with,
+        &report.signature,
+        trusted_signer.as_ref(),
+    );
+    let check = if request.full_check {
+        "integrity_check"
+    } else {
+        "quick_check"
+    };
+    let mut human = format!(
+        "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), SQLite's {check} ok\n  signature {}{}\n",
         archive.display(),
         out.display(),
         bytes_human(report.bytes),
@@ -190,6 +224,18 @@ pub fn restore(
             "; the writer is not authenticated"
         },
     );
+    for (what, names) in [
+        ("triggers", &report.removed_triggers),
+        ("views", &report.removed_views),
+    ] {
+        if !names.is_empty() {
+            human.push_str(&format!(
+                "  removed   {} {what} the archive's database had: {} (--keep-triggers-and-views keeps them)\n",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+    }
     Report::new(
         human,
         &RestoreJson {
@@ -201,6 +247,9 @@ pub fn restore(
             page_size: report.page_size,
             database_pages: report.database_pages,
             pages: report.pages,
+            check,
+            removed_triggers: &report.removed_triggers,
+            removed_views: &report.removed_views,
             signature: report.signature.word(),
             signer: report.signature.signer().map(|signer| signer.to_string()),
             sender_authenticated,

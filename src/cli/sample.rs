@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use keepsake_sqlite::sample::{SampleOptions, SampleReport, SampleShape};
+use keepsake_sqlite::sample::{SampleOptions, SampleOrder, SampleReport, SampleShape};
 
 use super::exit::{Direction, Failure};
 use super::progress_bar::busy;
@@ -21,6 +21,7 @@ pub(crate) struct SampleJson<'a> {
     pub(crate) database_bytes: u64,
     pub(crate) seed: u64,
     pub(crate) shape: &'static str,
+    pub(crate) order: &'static str,
     pub(crate) counts: Counts,
     pub(crate) elapsed_ms: u64,
 }
@@ -42,22 +43,9 @@ pub(crate) fn write_sample(db: &Path, options: &SampleOptions) -> Result<SampleR
 }
 
 /// `keepsake sample`.
-pub fn sample(
-    db: &Path,
-    messages: u64,
-    conversations: u64,
-    seed: u64,
-    shape: SampleShape,
-    json: bool,
-) -> Result<Report, Failure> {
-    let options = SampleOptions {
-        messages,
-        conversations,
-        seed,
-        shape,
-    };
+pub fn sample(db: &Path, options: &SampleOptions, json: bool) -> Result<Report, Failure> {
     let started = Instant::now();
-    let report = busy(!json, "writing sample data", || write_sample(db, &options))?;
+    let report = busy(!json, "writing sample data", || write_sample(db, options))?;
     let elapsed = started.elapsed();
     let counts = Counts::from(&report);
     let database_bytes = database_bytes(db);
@@ -75,11 +63,15 @@ pub fn sample(
             command: "sample",
             database: db.to_string_lossy(),
             database_bytes,
-            seed,
-            shape: match shape {
+            seed: options.seed,
+            shape: match options.shape {
                 SampleShape::Mixed => "mixed",
                 SampleShape::TextHeavy => "text-heavy",
                 SampleShape::AttachmentHeavy => "attachment-heavy",
+            },
+            order: match options.order {
+                SampleOrder::Sync => "sync",
+                SampleOrder::Grouped => "grouped",
             },
             counts,
             elapsed_ms: millis(elapsed),

@@ -34,3 +34,13 @@ pub fn database_digest(db: &Path) -> [u8; 32] {
     }
     hasher.finalize().into()
 }
+
+/// The names in a directory, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

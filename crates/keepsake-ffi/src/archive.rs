@@ -6,7 +6,9 @@ use std::fs::File;
 use std::path::Path;
 
 use keepsake::read_summary;
-use keepsake_sqlite::{CreateOptions, create_archive, import_archive_with, verify_archive_with};
+use keepsake_sqlite::{
+    CreateOptions, ImportOptions, create_archive, import_archive_with, verify_archive_with,
+};
 
 use crate::buffer::{KeepsakeBuffer, check_out, handle, put, text};
 use crate::callbacks::{KeepsakeProgressFn, progress};
@@ -112,7 +114,11 @@ pub unsafe extern "C" fn keepsake_database_import(
         // SAFETY: as the caller promises.
         let options = unsafe { handle(options, "the open options") }?;
         let progress = progress(on_progress, user_data);
-        let imported = import_archive_with(archive, &options.identities, db, &progress)?;
+        let import_options = ImportOptions {
+            progress,
+            trusted_signer: None,
+        };
+        let imported = import_archive_with(archive, &options.identities, db, &import_options)?;
         // SAFETY: NULL or writable, as the caller promises.
         unsafe { put_if_asked(report, &ImportJson::of(&imported)) }
     })

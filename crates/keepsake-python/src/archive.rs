@@ -92,8 +92,12 @@ pub(crate) fn import_archive(
     let identities = identities(key)?;
     let raised = Raised::default();
     let progress = self::progress(progress, &raised);
+    let options = keepsake_sqlite::ImportOptions {
+        progress,
+        trusted_signer: None,
+    };
     let imported =
-        py.detach(|| keepsake_sqlite::import_archive_with(&path, &identities, &db, &progress));
+        py.detach(|| keepsake_sqlite::import_archive_with(&path, &identities, &db, &options));
     ImportReport::of(py, &raised.result(imported)?)
 }
 

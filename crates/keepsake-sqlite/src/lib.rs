@@ -8,17 +8,21 @@
 
 mod create;
 pub mod estimate;
+mod files;
 mod import;
+mod order;
 mod rows;
 pub mod sample;
 mod schema;
 pub mod snapshot;
+mod window;
 
 pub use create::{CreateOptions, CreateReport, create_archive};
 pub use estimate::{SizeEstimate, estimate_archive};
 pub use import::{
-    ImportReport, KindCounts, PartialImportReport, VerifyReport, archive_metadata, import_archive,
-    import_archive_with, import_selected, verify_archive, verify_archive_with,
+    CONSENT_CLOCK_SKEW_NS, ImportOptions, ImportReport, KindCounts, PartialImportReport,
+    VerifyReport, archive_metadata, import_archive, import_archive_with, import_selected,
+    verify_archive, verify_archive_with,
 };
 pub use rows::{insert_message, is_active};
 pub use schema::{REFERENCE_SCHEMA, open_database};

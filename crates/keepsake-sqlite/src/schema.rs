@@ -31,7 +31,9 @@ use crate::DbResult;
 /// - `last_message_ns` INTEGER, nullable: when the last message was sent.
 /// - `is_active` INTEGER, 1 or 0: 0 marks a conversation that an import
 ///   created; it is read-only ([`insert_message`] refuses it) until the
-///   application reactivates it. Not carried in archives.
+///   application reactivates it. Not carried in archives. An import adds
+///   messages only to conversations it creates or an earlier import created
+///   (0), never to an active one (1), whatever the archive holds.
 ///
 /// `messages`, one row per message; the index on `sent_at_ns` serves time
 /// ranges, the one on `(conversation_id, sent_at_ns, id)` serves reading a
@@ -53,7 +55,8 @@ use crate::DbResult;
 /// - `entity` TEXT: the entity.
 /// - `state` TEXT: `'unknown'`, `'allowed'` or `'denied'`.
 /// - `updated_at_ns` INTEGER: when the decision was made; on import the newer
-///   decision wins.
+///   decision wins, and a decision dated more than 24 hours after the
+///   importing machine's clock is not imported.
 pub const REFERENCE_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS conversations (
     id BLOB NOT NULL PRIMARY KEY,
@@ -108,9 +111,6 @@ pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, sender
 
 pub(crate) const CONSENT_COLUMNS: &str = "entity_type, entity, state, updated_at_ns";
 
-/// The archive order of the messages of one conversation, as `m`.
-pub(crate) const MESSAGE_ORDER: &str = "m.sent_at_ns, m.id";
-
 /// Opens the database at `path`, creating it if needed, and applies
 /// [`REFERENCE_SCHEMA`]. The connection has foreign keys on, a busy timeout,
 /// and the database is switched to WAL mode so that readers (such as
@@ -124,15 +124,42 @@ pub fn open_database(path: &Path) -> Result<Connection> {
 /// Opens or creates a database with this adapter's connection settings,
 /// without touching its tables.
 pub(crate) fn connect(path: &Path) -> Result<Connection> {
+    let conn = connect_as_it_is(path)?;
+    set_journal_mode(&conn, "WAL")?;
+    Ok(conn)
+}
+
+/// Opens a database with a busy timeout and foreign keys on, leaving its
+/// journal mode as it is: whether other connections may be reading it is not
+/// this connection's to decide.
+pub(crate) fn connect_as_it_is(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).db()?;
     conn.busy_timeout(BUSY_TIMEOUT).db()?;
-    // The pragma returns the mode in force; an in-memory database stays in
-    // "memory" mode, which is fine.
-    let _mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .db()?;
     conn.pragma_update(None, "foreign_keys", true).db()?;
     Ok(conn)
+}
+
+/// Sets the journal mode, which SQLite may decline (an in-memory database
+/// stays in "memory" mode, which is fine): the pragma returns the mode in force.
+pub(crate) fn set_journal_mode(conn: &Connection, mode: &str) -> Result<()> {
+    let _mode: String = conn
+        .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |row| {
+            row.get(0)
+        })
+        .db()?;
+    Ok(())
+}
+
+/// The statements of [`REFERENCE_SCHEMA`] that create its tables, and those
+/// that create its indexes: a new database can be filled before its
+/// secondary indexes are built, in one sort each, rather than kept up row
+/// by row.
+pub(crate) fn reference_statements() -> (Vec<&'static str>, Vec<&'static str>) {
+    REFERENCE_SCHEMA
+        .split(';')
+        .map(str::trim)
+        .filter(|statement| !statement.is_empty())
+        .partition(|statement| !statement.starts_with("CREATE INDEX"))
 }
 
 /// Opens the source database of an archive read-only: creating an archive

@@ -4,14 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::super::exit::{FAILURE, Failure};
-use super::process::{Machine, Measured, RowError, Sink, Stage, Tools, run};
+use super::process::{Measured, RowError, Sink, Stage, Tools, run};
 use super::{
-    ARCHIVE, COMPRESSED, COPIED, DATABASE, ENCRYPTED, IDENTITY, IMPORTED, INSTALL, KEY_FILE,
-    SNAPSHOT,
+    ARCHIVE, ARCHIVE_ONE_THREAD, COMPRESSED, COPIED, DATABASE, ENCRYPTED, HALF_DB, HALF_TARGET,
+    IDENTITY, IMPORTED, KEY_FILE, PAGES, PARTIAL, RESTORED, SNAPSHOT,
 };
 
 /// The operations, in the order each round runs them; `op as usize` is its
@@ -19,6 +18,7 @@ use super::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Op {
     Create,
+    CreateOneThread,
     Estimate,
     Backup,
     Compress,
@@ -26,13 +26,19 @@ pub(super) enum Op {
     Decompress,
     Decrypt,
     Import,
+    ImportIntoHalf,
+    ImportConversation,
     Copy,
+    CreatePages,
+    VerifyPages,
+    Restore,
 }
 
 impl Op {
     pub(super) fn label(self) -> &'static str {
         match self {
             Op::Create => "benchmarking keepsake create",
+            Op::CreateOneThread => "benchmarking keepsake create --threads 1",
             Op::Estimate => "benchmarking keepsake estimate",
             Op::Backup => "benchmarking sqlite3 .backup | zstd -3 | age",
             Op::Compress => "benchmarking zstd -3",
@@ -40,13 +46,19 @@ impl Op {
             Op::Decompress => "benchmarking zstd -d",
             Op::Decrypt => "benchmarking age -d | zstd -d",
             Op::Import => "benchmarking keepsake import",
+            Op::ImportIntoHalf => "benchmarking keepsake import into a database holding half",
+            Op::ImportConversation => "benchmarking keepsake import --conversation",
             Op::Copy => "benchmarking INSERT … SELECT",
+            Op::CreatePages => "benchmarking keepsake create --mode pages",
+            Op::VerifyPages => "benchmarking keepsake verify (pages)",
+            Op::Restore => "benchmarking keepsake restore",
         }
     }
 }
 
-pub(super) const OPS: [Op; 9] = [
+pub(super) const OPS: [Op; 15] = [
     Op::Create,
+    Op::CreateOneThread,
     Op::Estimate,
     Op::Backup,
     Op::Compress,
@@ -54,7 +66,12 @@ pub(super) const OPS: [Op; 9] = [
     Op::Decompress,
     Op::Decrypt,
     Op::Import,
+    Op::ImportIntoHalf,
+    Op::ImportConversation,
     Op::Copy,
+    Op::CreatePages,
+    Op::VerifyPages,
+    Op::Restore,
 ];
 
 /// An operation's runs: the parts of its fastest run (a pipeline of several
@@ -65,6 +82,8 @@ pub(super) struct Tally {
     pub(super) peak_rss: Option<u64>,
     pub(super) records: Option<u64>,
     pub(super) output_bytes: Option<u64>,
+    /// For an import of part of an archive: chunks decrypted, and in all.
+    pub(super) chunks: Option<(u64, u64)>,
     pub(super) error: Option<RowError>,
 }
 
@@ -104,7 +123,10 @@ pub(super) struct Bench<'a> {
     pub(super) tools: Tools,
     /// The age recipient of the identity made for this run.
     pub(super) recipient: Result<String, RowError>,
+    /// The records of the sample.
     pub(super) expected_records: u64,
+    /// The conversation a partial import takes, in hex.
+    pub(super) conversation: String,
 }
 
 impl Bench<'_> {
@@ -121,9 +143,15 @@ impl Bench<'_> {
         }
     }
 
-    /// Runs one of Keepsake's operations in a child process; a failure ends
-    /// the benchmark.
-    pub(super) fn keepsake(&self, what: &str, args: &[&str]) -> Result<(Measured, Value), Failure> {
+    /// Runs one of Keepsake's operations in a child process, which must
+    /// report handling `expected` records (or pages) if given; a failure
+    /// ends the benchmark.
+    pub(super) fn keepsake(
+        &self,
+        what: &str,
+        args: &[&str],
+        expected: Option<u64>,
+    ) -> Result<(Measured, Value), Failure> {
         let mut full = vec!["bench-step"];
         full.extend_from_slice(args);
         let mut measured =
@@ -149,13 +177,14 @@ impl Bench<'_> {
         // the child is before it runs the binary again.
         measured.peak_rss = report.get("peak_rss_bytes").and_then(Value::as_u64);
         let records = report.get("records").and_then(Value::as_u64);
-        if records != Some(self.expected_records) {
+        if let Some(expected) = expected
+            && records != Some(expected)
+        {
             return Err(Failure::new(
                 FAILURE,
                 "other",
                 format!(
-                    "the benchmark's keepsake {what} handled {records:?} records, not the {} of the sample",
-                    self.expected_records
+                    "the benchmark's keepsake {what} handled {records:?} records, not the {expected} of the sample"
                 ),
             ));
         }
@@ -228,20 +257,67 @@ impl Bench<'_> {
         if tally.error.is_some() {
             return Ok(());
         }
+        let records = Some(self.expected_records);
         let (measured, report) = match op {
             Op::Create => {
                 self.clear(&[ARCHIVE]);
-                self.keepsake("create", &["create", DATABASE, ARCHIVE, KEY_FILE])?
+                self.keepsake("create", &["create", DATABASE, ARCHIVE, KEY_FILE], records)?
             }
-            Op::Estimate => self.keepsake("estimate", &["estimate", DATABASE])?,
-            Op::Verify => self.keepsake("verify", &["verify", ARCHIVE, KEY_FILE])?,
+            Op::CreateOneThread => {
+                self.clear(&[ARCHIVE_ONE_THREAD]);
+                let args = [
+                    "create",
+                    DATABASE,
+                    ARCHIVE_ONE_THREAD,
+                    KEY_FILE,
+                    "--threads",
+                    "1",
+                ];
+                self.keepsake("create --threads 1", &args, records)?
+            }
+            Op::Estimate => self.keepsake("estimate", &["estimate", DATABASE], records)?,
+            Op::Verify => self.keepsake("verify", &["verify", ARCHIVE, KEY_FILE], records)?,
             Op::Import => {
                 self.clear(&[IMPORTED]);
-                self.keepsake("import", &["import", ARCHIVE, IMPORTED, KEY_FILE])?
+                let args = ["import", ARCHIVE, IMPORTED, KEY_FILE];
+                self.keepsake("import", &args, records)?
+            }
+            Op::ImportIntoHalf => {
+                self.clear(&[HALF_TARGET]);
+                std::fs::copy(self.path(HALF_DB), self.path(HALF_TARGET)).map_err(|error| {
+                    Failure::io("copy the half database to", &self.path(HALF_TARGET), &error)
+                })?;
+                let args = ["import", ARCHIVE, HALF_TARGET, KEY_FILE];
+                self.keepsake("import into half", &args, records)?
+            }
+            Op::ImportConversation => {
+                self.clear(&[PARTIAL]);
+                let args = [
+                    "import",
+                    ARCHIVE,
+                    PARTIAL,
+                    KEY_FILE,
+                    "--conversation",
+                    &self.conversation,
+                ];
+                self.keepsake("import --conversation", &args, None)?
             }
             Op::Copy => {
                 self.clear(&[COPIED]);
-                self.keepsake("INSERT … SELECT", &["copy", DATABASE, COPIED])?
+                self.keepsake("INSERT … SELECT", &["copy", DATABASE, COPIED], records)?
+            }
+            Op::CreatePages => {
+                self.clear(&[PAGES]);
+                let args = ["create-pages", DATABASE, PAGES, KEY_FILE];
+                self.keepsake("create --mode pages", &args, None)?
+            }
+            Op::VerifyPages => {
+                self.keepsake("verify (pages)", &["verify", PAGES, KEY_FILE], None)?
+            }
+            Op::Restore => {
+                self.clear(&[RESTORED]);
+                let args = ["restore", PAGES, RESTORED, KEY_FILE];
+                self.keepsake("restore", &args, None)?
             }
             Op::Backup => {
                 let needs = ["sqlite3", "zstd", "age", "age-keygen"];
@@ -278,6 +354,8 @@ impl Bench<'_> {
         };
         tally.records = report.get("records").and_then(Value::as_u64);
         tally.output_bytes = report.get("output_bytes").and_then(Value::as_u64);
+        let chunks = |field| report.get(field).and_then(Value::as_u64);
+        tally.chunks = chunks("chunks_decrypted").zip(chunks("chunks_total"));
         tally.add(vec![measured]);
         Ok(())
     }
@@ -291,164 +369,4 @@ impl Tallies {
     pub(super) fn of(&self, op: Op) -> &Tally {
         &self.0[op as usize]
     }
-}
-
-/// One line of the table.
-#[derive(Debug, Serialize)]
-pub(super) struct Row {
-    /// A stable name for scripts.
-    pub(super) id: &'static str,
-    pub(super) operation: &'static str,
-    /// What was run, in the working directory.
-    pub(super) command: String,
-    /// `keepsake`, `baseline`, `step` (a part of the row above) or `reference`.
-    pub(super) role: &'static str,
-    /// `ok`, `not_installed` or `failed`.
-    pub(super) status: &'static str,
-    pub(super) note: Option<String>,
-    pub(super) input_bytes: Option<u64>,
-    pub(super) output_bytes: Option<u64>,
-    pub(super) seconds: Option<f64>,
-    pub(super) throughput: Option<f64>,
-    pub(super) throughput_unit: &'static str,
-    /// The baseline's time over this row's, both working on the same
-    /// database: above 1 is faster.
-    pub(super) speed_ratio: Option<f64>,
-    pub(super) speed_baseline: Option<&'static str>,
-    /// This row's output over its baseline's: below 1 is smaller.
-    pub(super) size_ratio: Option<f64>,
-    pub(super) size_baseline: Option<&'static str>,
-    pub(super) peak_rss_bytes: Option<u64>,
-    /// `exact` (the process's own high-water mark) or `sampled`.
-    pub(super) peak_rss_method: Option<&'static str>,
-    pub(super) records: Option<u64>,
-}
-
-impl Row {
-    /// A row without figures yet.
-    pub(super) fn new(
-        id: &'static str,
-        operation: &'static str,
-        role: &'static str,
-        command: String,
-    ) -> Row {
-        Row {
-            id,
-            operation,
-            command,
-            role,
-            status: "ok",
-            note: None,
-            input_bytes: None,
-            output_bytes: None,
-            seconds: None,
-            throughput: None,
-            throughput_unit: "MB/s",
-            speed_ratio: None,
-            speed_baseline: None,
-            size_ratio: None,
-            size_baseline: None,
-            peak_rss_bytes: None,
-            peak_rss_method: None,
-            records: None,
-        }
-    }
-
-    /// The row with the figures of `tally`, its throughput counted in
-    /// `messages` per second if given, else in MB of input per second.
-    pub(super) fn measured(
-        mut self,
-        tally: &Tally,
-        input_bytes: Option<u64>,
-        output_bytes: Option<u64>,
-        messages: Option<u64>,
-    ) -> Row {
-        match &tally.error {
-            None => {}
-            Some(RowError::NotInstalled(tools)) => {
-                self.status = "not_installed";
-                self.note = Some(format!("not installed: {tools} ({INSTALL})"));
-                return self;
-            }
-            Some(RowError::Failed(reason)) => {
-                self.status = "failed";
-                self.note = Some(reason.clone());
-                return self;
-            }
-        }
-        self.seconds = tally.seconds();
-        self.input_bytes = input_bytes;
-        self.output_bytes = output_bytes;
-        let work = match messages {
-            Some(messages) => {
-                self.throughput_unit = "messages/s";
-                Some(messages as f64)
-            }
-            None => input_bytes.map(|bytes| bytes as f64 / 1e6),
-        };
-        self.throughput = ratio(work, self.seconds);
-        self.peak_rss_bytes = tally.peak_rss;
-        // Keepsake's steps, INSERT … SELECT among them, report their own.
-        self.peak_rss_method = Some(if tally.records.is_some() {
-            "exact"
-        } else {
-            "sampled"
-        });
-        self.records = tally.records;
-        self
-    }
-}
-
-pub(super) fn ratio(over: Option<f64>, under: Option<f64>) -> Option<f64> {
-    match (over, under) {
-        (Some(over), Some(under)) if under > 0.0 => Some(over / under),
-        _ => None,
-    }
-}
-
-/// The sample database of a run.
-#[derive(Debug, Serialize)]
-pub(super) struct SampleJson {
-    pub(super) messages: u64,
-    pub(super) conversations: u64,
-    pub(super) consent: u64,
-    pub(super) database_bytes: u64,
-    pub(super) seconds: f64,
-}
-
-/// The comparisons the benchmark exists for.
-#[derive(Debug, Serialize)]
-pub(super) struct Ratios {
-    /// The backup pipeline's time over keepsake create's.
-    pub(super) create_speed_vs_backup_pipeline: Option<f64>,
-    /// The archive's size over `zstd -3` of the database file.
-    pub(super) archive_size_vs_zstd: Option<f64>,
-    /// keepsake estimate's time over keepsake create's.
-    pub(super) estimate_time_vs_create: Option<f64>,
-    /// The estimated size over the size of the archive create wrote.
-    pub(super) estimate_size_vs_archive: Option<f64>,
-    /// `zstd -d`'s time over keepsake verify's, for the same database.
-    pub(super) verify_speed_vs_zstd_d: Option<f64>,
-    /// keepsake import's time over `INSERT … SELECT`'s.
-    pub(super) import_time_vs_insert_select: Option<f64>,
-    /// The largest peak memory of Keepsake's operations.
-    pub(super) keepsake_peak_rss_bytes: Option<u64>,
-}
-
-#[derive(Serialize)]
-pub(super) struct BenchJson<'a> {
-    pub(super) ok: bool,
-    pub(super) command: &'static str,
-    pub(super) keepsake_version: &'static str,
-    pub(super) level: i32,
-    pub(super) chunk_size: u32,
-    pub(super) runs: u32,
-    pub(super) machine: &'a Machine,
-    pub(super) tools: &'a Tools,
-    pub(super) sample: SampleJson,
-    pub(super) rows: &'a [Row],
-    pub(super) ratios: Ratios,
-    /// The working directory, when it was kept.
-    pub(super) dir: Option<String>,
-    pub(super) elapsed_ms: u64,
 }

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use super::super::units::{bytes_human, duration_human};
-use super::rows::BenchJson;
+use super::report::BenchJson;
 
 /// Column widths of the table.
-pub(super) const OPERATION: usize = 28;
+pub(super) const OPERATION: usize = 31;
 pub(super) const SIZE: usize = 10;
 pub(super) const SECONDS: usize = 8;
 pub(super) const THROUGHPUT: usize = 13;
@@ -22,7 +22,7 @@ pub(super) fn megabytes(bytes: Option<u64>) -> String {
 pub(super) fn human_report(json: &BenchJson<'_>) -> String {
     let sample = &json.sample;
     let mut out = format!(
-        "Keepsake {} benchmark: {} messages in {} conversations, a {} database (written in {})\n\
+        "Keepsake {} benchmark: {} messages in {} conversations, a {} database filled in sync order (written in {})\n\
          machine   {}\n\
          tools     {}\n\
          keepsake  zstd level {}, {} chunks; {}; files hot in the page cache\n\n",
@@ -75,7 +75,10 @@ pub(super) fn human_report(json: &BenchJson<'_>) -> String {
         };
         let speed = times(
             row.speed_ratio,
-            matches!(row.id, "backup_pipeline" | "zstd_d" | "insert_select"),
+            matches!(
+                row.id,
+                "backup_pipeline" | "zstd_d" | "insert_select" | "keepsake_verify_pages"
+            ),
         );
         let size = times(row.size_ratio, row.id == "zstd");
         out.push_str(&format!(
@@ -90,11 +93,14 @@ pub(super) fn human_report(json: &BenchJson<'_>) -> String {
             row.peak_rss_bytes
                 .map_or_else(String::new, |bytes| format!("{:.1}", bytes as f64 / 1048576.0)),
         ));
+        if let Some(detail) = &row.detail {
+            out.push_str(&format!("    {detail}\n"));
+        }
     }
     out.push_str(
         "\n  speed: the baseline's seconds over Keepsake's for the same database (create: the\n    \
          .backup | zstd | age pipeline; estimate: keepsake create; verify: zstd -d; import:\n    \
-         INSERT … SELECT); above 1 is faster\n  \
+         INSERT … SELECT; restore: verify of the same pages archive); above 1 is faster\n  \
          size: output over zstd -3 of the database file; below 1 is smaller (estimate: the\n    \
          estimated size over the archive create wrote)\n  \
          throughput: MB/s (10^6 bytes) of input; messages/s for import\n  \

@@ -37,7 +37,8 @@ use std::path::Path;
 use rusqlite::TransactionBehavior;
 
 use crate::DbResult;
-use crate::create::{CreateOptions, read_snapshot};
+use crate::create::CreateOptions;
+use crate::order::read_snapshot;
 use crate::schema::open_source;
 use keepsake::body::compress::Compressor;
 use keepsake::crypto::ArchiveKey;
@@ -226,7 +227,7 @@ const COUNTED: f64 = 4.0;
 const RUN: i64 = 16;
 
 const MIN_SAMPLE: f64 = 128.0 * 1024.0;
-const MAX_SAMPLE: f64 = 256.0 * 1024.0;
+const MAX_SAMPLE: f64 = 512.0 * 1024.0;
 
 #[cfg(test)]
 mod tests;

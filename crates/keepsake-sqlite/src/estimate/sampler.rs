@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{Connection, Row, ToSql};
 
 use super::batcher::{Batcher, Mean, Slice, Tally, Window};
 use super::encoded_size::{
@@ -15,8 +15,9 @@ use super::stats::{Placement, Stratum, plan};
 use super::{COUNTED, PICKED, RUN};
 use crate::DbResult;
 use crate::create::{CreateOptions, consent_query};
+use crate::order::{MessageFilter, WINDOW_BYTES, message_span, read_messages};
 use crate::rows::{consent_from_row, conversation_from_row, message_from_row};
-use crate::schema::{MESSAGE_COLUMNS, MESSAGE_ORDER};
+use crate::schema::MESSAGE_COLUMNS;
 use keepsake::body::compress::Compressor;
 use keepsake::body::records::{BatchBuilder, Record, varint_len};
 use keepsake::error::{Error, Result};
@@ -29,9 +30,6 @@ use keepsake::error::{Error, Result};
 /// one page read.
 const MIN_COUNTED: f64 = 4096.0;
 const MAX_COUNTED: f64 = 16384.0;
-/// How many conversations the message count looks up one by one before
-/// it steps through every message's index entry instead.
-const MAX_COUNT_SEEKS: i64 = 4096;
 /// A message's fields other than its content come to about this many bytes
 /// when none was picked to measure them.
 const GUESSED_OVERHEAD: f64 = 200.0;
@@ -302,7 +300,11 @@ impl Sampler<'_> {
         );
         let mut large = part(&large_rows, large_count, large_content, Placement::Alone);
         if !small_rows.is_empty() {
-            self.small_windows(&small_rows, &mut small)?;
+            // A window of the table holds WINDOW_BYTES of message fields,
+            // about as many bytes of entries.
+            let mean_entry = (small_bytes + large_content) / count.max(1.0);
+            let rows_per_window = (WINDOW_BYTES as f64 / mean_entry.max(1.0)) as i64;
+            self.small_windows(&small_rows, rows_per_window, &mut small)?;
         }
         if !large_rows.is_empty() {
             self.large_slices(&large_rows, every_row, &mut large)?;
@@ -334,7 +336,7 @@ impl Sampler<'_> {
         let (Some(first), Some(last)) = (first, last) else {
             return Ok(Walk::default());
         };
-        let count = self.count_messages()?;
+        let count = self.options.count_messages(self.conn)?;
         let counted = (count as f64 / 8.0).clamp(MIN_COUNTED, MAX_COUNTED);
         // Every how many counted runs one is picked.
         let pick = |counted: f64| (counted / PICKED).round().clamp(1.0, COUNTED) as i64;
@@ -349,58 +351,6 @@ impl Sampler<'_> {
             return self.walk(every, every * pick(counted));
         }
         Ok(walk)
-    }
-
-    /// Counts the selected messages. Without a time range, when every
-    /// conversation that has messages exists, that is the table's row count,
-    /// which SQLite reads off the pages of its smallest index; one seek of
-    /// the conversation index per conversation tells whether they all
-    /// exist. Otherwise it steps through the selection's index entries:
-    /// about 12 ms per 200,000 messages.
-    pub(super) fn count_messages(&self) -> Result<i64> {
-        let options = self.options;
-        if options.start_ns.is_none() && options.end_ns.is_none() {
-            let (rows, indexed): (i64, bool) = self
-                .conn
-                .query_row(
-                    "SELECT (SELECT count(*) FROM messages), EXISTS (SELECT 1 FROM \
-                 pragma_index_info('messages_by_conversation') \
-                 WHERE seqno = 0 AND name = 'conversation_id')",
-                    [],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .db()?;
-            if indexed {
-                // The distinct conversation ids of the messages, one seek
-                // each, up to a bound; whether the walk ended, and how many
-                // of those it found have no conversation.
-                let (ended, orphaned): (bool, i64) = self
-                    .conn
-                    .query_row(
-                        "WITH RECURSIVE ids(id, step) AS ( \
-                     SELECT (SELECT min(conversation_id) FROM messages), 0 UNION ALL \
-                     SELECT (SELECT min(conversation_id) FROM messages \
-                     WHERE conversation_id > ids.id), step + 1 \
-                     FROM ids WHERE ids.id IS NOT NULL AND step < :seeks) \
-                     SELECT ifnull(max(id IS NULL), 0), \
-                     count(*) FILTER (WHERE id NOT IN (SELECT id FROM conversations)) FROM ids",
-                        rusqlite::named_params! { ":seeks": MAX_COUNT_SEEKS },
-                        |row| Ok((row.get(0)?, row.get(1)?)),
-                    )
-                    .db()?;
-                if ended && orphaned == 0 {
-                    return Ok(rows);
-                }
-            }
-        }
-        let params = options.range_params();
-        self.conn
-            .query_row(
-                &format!("SELECT count(*) FROM {}", options.message_selection()),
-                params.as_slice(),
-                |row| row.get(0),
-            )
-            .db()
     }
 
     /// Counts the content of the selected messages in runs of [`RUN`]
@@ -464,95 +414,86 @@ impl Sampler<'_> {
 
     /// Windows of consecutive small messages in archive order, starting at
     /// evenly spread picked ones; every small message when they are few.
-    pub(super) fn small_windows(&mut self, picked: &[Picked], stratum: &mut Stratum) -> Result<()> {
+    ///
+    /// Archive order groups each window of the table by conversation (see
+    /// [`crate::order`]). A sampled window starts at a picked message and
+    /// goes on as the archive does: that message's conversation, then the
+    /// next ones in id order, each with its messages in the same window of
+    /// the table, which is reckoned from the picked message's rowid and
+    /// `rows_per_window`. Through the conversation index, SQLite steps over
+    /// the entries of other windows without reading their rows.
+    pub(super) fn small_windows(
+        &mut self,
+        picked: &[Picked],
+        rows_per_window: i64,
+        stratum: &mut Stratum,
+    ) -> Result<()> {
         let conn = self.conn;
         let options = self.options;
-        let small = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {} AND length(m.content) < :large",
-            options.conversation_messages()
-        );
         let mut tally = Tally::default();
         let Some((windows, window)) = plan(stratum.bytes) else {
-            let mut conversations = conn
-                .prepare(&format!(
-                    "SELECT c.id FROM {} ORDER BY c.id",
-                    options.conversation_selection()
-                ))
-                .db()?;
-            let ids: Vec<Vec<u8>> = conversations
-                .query_map(options.range_params().as_slice(), |row| row.get(0))
-                .db()?
-                .collect::<rusqlite::Result<_>>()
-                .db()?;
-            let mut statement = conn
-                .prepare(&format!("{small} ORDER BY {MESSAGE_ORDER}"))
-                .db()?;
+            let small = MessageFilter::SmallerThan(LARGE_CONTENT);
             let mut batcher = self.batcher(f64::INFINITY);
-            for id in &ids {
-                let mut params = options.range_params();
-                params.extend([
-                    (":conversation", id as &dyn ToSql),
-                    (":large", &LARGE_CONTENT),
-                ]);
-                let mut rows = statement.query(params.as_slice()).db()?;
-                while let Some(row) = rows.next().db()? {
-                    batcher.push(&Record::Message(message_from_row(row).db()?))?;
-                }
-            }
+            read_messages(conn, options, small, &mut |record| batcher.push(record))?;
             tally.add(batcher.finish());
             tally.close(stratum);
             return Ok(());
         };
         stratum.complete = false;
-        let mut key = conn.prepare(
-            "SELECT m.conversation_id, m.sent_at_ns, m.id FROM messages AS m WHERE m.rowid = ?1",
-        ).db()?;
-        // Archive order is MESSAGE_ORDER, two columns: the send time and the id.
+        let Some((first, _)) = message_span(conn, options)? else {
+            return Ok(());
+        };
+        let mut key = conn
+            .prepare(
+                "SELECT m.conversation_id, m.sent_at_ns, m.id FROM messages AS m WHERE m.rowid = ?1",
+            )
+            .db()?;
+        let indexed: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_index_info('messages_by_conversation') \
+                 WHERE seqno = 0 AND name = 'conversation_id')",
+                [],
+                |row| row.get(0),
+            )
+            .db()?;
         let mut statement = conn
             .prepare(&format!(
-                "{small} AND ({MESSAGE_ORDER}) >= (:sent, :id) ORDER BY {MESSAGE_ORDER}"
+                "SELECT {MESSAGE_COLUMNS} FROM messages AS m{} \
+                 WHERE m.rowid BETWEEN :low AND :high AND length(m.content) < :large{} \
+                 AND (m.conversation_id, m.sent_at_ns, m.id) >= (:conversation, :sent, :id) \
+                 ORDER BY m.conversation_id, m.sent_at_ns, m.id",
+                if indexed {
+                    " INDEXED BY messages_by_conversation"
+                } else {
+                    ""
+                },
+                options.range_condition()
             ))
             .db()?;
-        let mut next = conn
-            .prepare(&format!(
-                "SELECT id FROM (SELECT c.id AS id FROM {}) WHERE id > :after ORDER BY id LIMIT 1",
-                options.conversation_selection()
-            ))
-            .db()?;
+        let rows_per_window = rows_per_window.max(1);
         for index in 0..windows {
             let start = picked[(picked.len() * (2 * index + 1)) / (2 * windows)];
-            let (mut conversation, mut sent, mut id): (Vec<u8>, i64, Vec<u8>) = key
+            let (conversation, sent, id): (Vec<u8>, i64, Vec<u8>) = key
                 .query_row([start.rowid], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                 })
                 .db()?;
+            let low = first + (start.rowid - first) / rows_per_window * rows_per_window;
+            let high = low + (rows_per_window - 1);
+            let mut params = options.range_params();
+            params.extend([
+                (":low", &low as &dyn ToSql),
+                (":high", &high),
+                (":large", &LARGE_CONTENT),
+                (":conversation", &conversation),
+                (":sent", &sent),
+                (":id", &id),
+            ]);
+            let mut rows = statement.query(params.as_slice()).db()?;
             let mut batcher = self.batcher(window);
-            // On into the next conversations, as the writer's chunks go.
-            loop {
-                let mut params = options.range_params();
-                params.extend([
-                    (":conversation", &conversation as &dyn ToSql),
-                    (":large", &LARGE_CONTENT),
-                    (":sent", &sent),
-                    (":id", &id),
-                ]);
-                let mut rows = statement.query(params.as_slice()).db()?;
-                while !batcher.full() {
-                    let Some(row) = rows.next().db()? else { break };
-                    batcher.push(&Record::Message(message_from_row(row).db()?))?;
-                }
-                drop(rows);
-                if batcher.full() {
-                    break;
-                }
-                let mut params = options.range_params();
-                params.push((":after", &conversation as &dyn ToSql));
-                let following: Option<Vec<u8>> = next
-                    .query_row(params.as_slice(), |row| row.get(0))
-                    .optional()
-                    .db()?;
-                let Some(following) = following else { break };
-                (conversation, sent, id) = (following, i64::MIN, Vec::new());
+            while !batcher.full() {
+                let Some(row) = rows.next().db()? else { break };
+                batcher.push(&Record::Message(message_from_row(row).db()?))?;
             }
             tally.add(batcher.finish());
         }

@@ -11,8 +11,10 @@ use keepsake::format::{FRAME_HEADER_LEN, TAG_LEN};
 /// `MIN_SAMPLE` and `MAX_SAMPLE` bytes.
 const SAMPLE_SHARE: f64 = 64.0;
 /// A window of consecutive records aims at this many bytes, and a part has
-/// two to four of them.
-pub(super) const WINDOW: f64 = 64.0 * 1024.0;
+/// two to four of them. Archive order interleaves the runs of many
+/// conversations in a chunk: windows of 64 KiB, extrapolated to a chunk's
+/// context, came out up to 13% large on texts; of 128 KiB, within 6%.
+pub(super) const WINDOW: f64 = 128.0 * 1024.0;
 pub(super) const MIN_WINDOWS: usize = 2;
 pub(super) const MAX_WINDOWS: usize = 4;
 /// Standard errors on each side of the estimate in its range.

@@ -3,13 +3,12 @@
 //! of it.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
-use rusqlite::TransactionBehavior;
-
-use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Record};
+use keepsake::body::records::{ArchiveMetadata, ArchiveMode};
 use keepsake::body::salvage_record::SalvageRecord;
-use keepsake::crypto::signature::SignatureStatus;
+use keepsake::crypto::signature::{SignatureStatus, Signer, require_signer};
 use keepsake::crypto::{Identity, OpenedWith};
 use keepsake::error::{Error, Limit, Result};
 use keepsake::format::Trailer;
@@ -19,9 +18,11 @@ use keepsake::seek::select::{Filter, Selection};
 use keepsake::seek::{SeekReport, SeekableArchive};
 use keepsake::stream::reader::{ArchiveReader, ArchiveSummary, read_summary};
 
-use crate::DbResult;
-use crate::rows::{InsertMode, RecordInserter};
-use crate::schema::{REFERENCE_SCHEMA, connect};
+mod records;
+mod target;
+
+pub use records::CONSENT_CLOCK_SKEW_NS;
+use target::import_into;
 
 /// Reads an archive's header, metadata and trailer without decoding its
 /// body: cheap whatever the archive's size. A damaged body goes unnoticed;
@@ -67,7 +68,8 @@ pub fn verify_archive_with(
     identities: &[Identity],
     progress: &Progress,
 ) -> Result<VerifyReport> {
-    let (mut tracker, identities) = reading_tracker(archive, identities, progress, Phase::Verify)?;
+    let (mut tracker, identities, _) =
+        reading_tracker(archive, identities, progress, Phase::Verify)?;
     // Checks every record as an import would, without building them.
     let mut reader =
         ArchiveReader::checking_only(File::open(archive)?, &identities, Limits::default())?;
@@ -97,7 +99,7 @@ pub fn verify_archive_with(
 
 /// A tracker for reading `archive`, with its size and, when its trailer can
 /// be read from the end of the file, its record count (or page count) as
-/// totals; and the identities for the full read. Once the summary has opened
+/// totals; the identities for the full read; and that trailer, authenticated. Once the summary has opened
 /// the header, the full read opens it with the recovered file key, so a
 /// passphrase archive costs one Argon2id run per slot tried and command
 /// (spec §4.5.1). An error from the key slots is returned at once: the full
@@ -107,7 +109,7 @@ pub(crate) fn reading_tracker(
     identities: &[Identity],
     progress: &Progress,
     phase: Phase,
-) -> Result<(Tracker, Vec<Identity>)> {
+) -> Result<(Tracker, Vec<Identity>, Option<Trailer>)> {
     let mut tracker = progress.track(phase);
     let summary = match archive_metadata(archive, identities) {
         Ok(summary) => Some(summary),
@@ -127,16 +129,16 @@ pub(crate) fn reading_tracker(
         // Damage past the header: the full read finds and reports it exactly.
         Err(_) => None,
     };
-    let records = summary
+    let trailer = summary.as_ref().and_then(|summary| summary.trailer.clone());
+    let records = trailer
         .as_ref()
-        .and_then(|summary| summary.trailer.as_ref())
         .map(|trailer| trailer.conversations + trailer.messages + trailer.consent + trailer.pages);
     let identities = match &summary {
         Some(summary) => vec![Identity::Opened(summary.opened.clone())],
         None => identities.to_vec(),
     };
     tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
-    Ok((tracker, identities))
+    Ok((tracker, identities, trailer))
 }
 
 fn open_archive(archive: &Path, identities: &[Identity]) -> Result<ArchiveReader<File>> {
@@ -168,48 +170,90 @@ pub struct ImportReport {
     /// The kind of key slot that opened the archive (spec §11.3); `None`
     /// only in a report built by hand.
     pub opened_with: Option<OpenedWith>,
+    /// Messages left out because their conversation was already in the
+    /// database and active: an import adds messages only to conversations
+    /// it created (now or in an earlier import), never to the application's
+    /// own. Not counted in `messages`.
+    pub active_conversation_messages: u64,
+    /// Consent records left out because they are dated more than
+    /// [`CONSENT_CLOCK_SKEW_NS`] (24 hours) after this machine's clock: the
+    /// newer decision wins, so one dated in the future would override the
+    /// user's own until then. Not counted in `consent`.
+    pub future_consent: u64,
+}
+
+/// How an import reports, and what it requires of the archive.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Where progress goes, and how the caller cancels.
+    pub progress: Progress,
+    /// When set, the archive must be intact and validly signed by this
+    /// signer (spec §6.6.3), or nothing is imported and the import fails with
+    /// [`Error::UntrustedSignature`]. It is checked once the whole archive
+    /// has been read, before the transaction commits.
+    pub trusted_signer: Option<Signer>,
 }
 
 /// Imports an archive into the database at `db` (created, with
-/// [`REFERENCE_SCHEMA`], if needed), all or nothing.
+/// [`REFERENCE_SCHEMA`](crate::REFERENCE_SCHEMA), if needed), all or nothing.
 ///
 /// The import is additive: conversations and messages already in the
 /// database are never changed. A message whose id exists is skipped; a
 /// conversation that exists is skipped, and one that does not is created
-/// inactive (read-only, see [`is_active`]); a consent record replaces the
-/// database's only when it is strictly newer. Changes are committed only once
-/// the whole archive, trailer included, has been authenticated; on any error
-/// the database is left exactly as it was (a database file created for the
-/// import stays, without tables, unless the archive could not be opened at all).
+/// inactive (read-only, see [`is_active`](crate::is_active)); a consent
+/// record replaces the database's only when it is strictly newer. An import
+/// never changes a conversation it did not create: messages of a
+/// conversation the database has and that is active are left out, and so
+/// are consent records dated far in the future (see [`ImportReport`]).
+///
+/// Changes are committed only once the whole archive, trailer included, has
+/// been authenticated; on any error, or if the process is killed, an
+/// existing database is left exactly as it was. A new database is built
+/// under a temporary name beside `db`, readable by its owner only, and
+/// renamed to `db` only when complete: until then nothing is under that name.
 pub fn import_archive(archive: &Path, identities: &[Identity], db: &Path) -> Result<ImportReport> {
-    import_archive_with(archive, identities, db, &Progress::default())
+    import_archive_with(archive, identities, db, &ImportOptions::default())
 }
 
-/// As [`import_archive`], reporting to `progress`; when it is cancelled the
-/// import stops with [`Error::Cancelled`] and the database is left as it was.
+/// As [`import_archive`], reporting to `options.progress` (when it is
+/// cancelled the import stops with [`Error::Cancelled`] and the database is
+/// left as it was) and requiring `options.trusted_signer`'s signature if set.
 pub fn import_archive_with(
     archive: &Path,
     identities: &[Identity],
     db: &Path,
-    progress: &Progress,
+    options: &ImportOptions,
 ) -> Result<ImportReport> {
-    let (mut tracker, identities) = reading_tracker(archive, identities, progress, Phase::Import)?;
+    let (tracker, identities, _) =
+        reading_tracker(archive, identities, &options.progress, Phase::Import)?;
     // A wrong key or a damaged header fails here, before the database is touched.
-    let mut reader = open_archive(archive, &identities)?;
+    let reader = open_archive(archive, &identities)?;
+    import_from(reader, db, options, tracker)
+}
+
+/// Imports what `reader` reads into `db`, as [`import_archive_with`] does;
+/// the rest of that is about files.
+pub(crate) fn import_from<R: Read>(
+    mut reader: ArchiveReader<R>,
+    db: &Path,
+    options: &ImportOptions,
+    mut tracker: Tracker,
+) -> Result<ImportReport> {
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
         ));
     }
-    let mut report = import_into(db, &mut |insert| {
+    let mut report = import_into(db, &mut |importer| {
         let mut records = 0;
         while let Some(batch) = reader.next_batch()? {
             for record in &batch {
-                insert(record)?;
+                importer.add(record)?;
             }
             records += batch.len() as u64;
             tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
         }
+        check_signer(options, &reader)?;
         // The last chance to cancel: after the commit the rows are there.
         tracker.update(reader.bytes_read(), records, reader.chunks_read())
     })?;
@@ -221,45 +265,16 @@ pub fn import_archive_with(
     Ok(report)
 }
 
-/// A record sink for [`import_into`]'s caller.
-type Insert<'a> = dyn FnMut(&Record) -> Result<()> + 'a;
-
-/// Runs `feed` inside one IMMEDIATE transaction on `db` (created with
-/// [`REFERENCE_SCHEMA`] if needed), inserting every record it hands over
-/// additively, and commits only when `feed` returns `Ok`. On any error the
-/// database is left as it was, and a database file this call created is removed.
-fn import_into(
-    db: &Path,
-    feed: &mut dyn FnMut(&mut Insert<'_>) -> Result<()>,
-) -> Result<ImportReport> {
-    let created = !db.exists();
-    let result = connect(db).and_then(|mut conn| {
-        // Dropping the transaction on an error (or a panic) rolls it back.
-        let transaction = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        transaction.execute_batch(REFERENCE_SCHEMA).db()?;
-        let mut report = ImportReport::default();
-        {
-            let mut inserter = RecordInserter::new(&transaction, InsertMode::Additive)?;
-            feed(&mut |record| {
-                let inserted = inserter.insert(record)?;
-                report.count(record, inserted);
-                Ok(())
-            })?;
-        }
-        transaction.commit().db()?;
-        Ok(report)
-    });
-    if result.is_err() && created {
-        // The database did not exist before this import: leave none behind.
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut path = db.as_os_str().to_owned();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-    result
+/// Fails unless the archive `reader` has read to its end is validly signed
+/// by the trusted signer, if `options` names one.
+fn check_signer<R: Read>(options: &ImportOptions, reader: &ArchiveReader<R>) -> Result<()> {
+    let Some(trusted) = &options.trusted_signer else {
+        return Ok(());
+    };
+    let trailer = reader
+        .trailer()
+        .ok_or_else(|| Error::invalid("the reader ended without a trailer"))?;
+    require_signer(&reader.header().signature_status(trailer), trusted)
 }
 
 /// What [`import_selected`] did.
@@ -280,16 +295,18 @@ pub struct PartialImportReport {
 /// With a seek index, only the record batches the index points to are
 /// read; each is authenticated and checked against its entry, but the
 /// chunks not read are not, so the trailer is not checked against the
-/// content. Without one (an archive written without it), the whole archive
-/// is read and verified and the records filtered; the report says which.
+/// content. Without one (an archive written without it), or when
+/// `options.trusted_signer` asks for a signature, which covers the whole
+/// content, the whole archive is read and verified and the records
+/// filtered; the report says which.
 pub fn import_selected(
     archive: &Path,
     identities: &[Identity],
     db: &Path,
     selection: &Selection,
-    progress: &Progress,
+    options: &ImportOptions,
 ) -> Result<PartialImportReport> {
-    let mut tracker = progress.track(Phase::Import);
+    let mut tracker = options.progress.track(Phase::Import);
     let mut seekable = SeekableArchive::open(File::open(archive)?, identities, Limits::default())?;
     if seekable.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
@@ -300,14 +317,14 @@ pub fn import_selected(
     // trailer itself is authentic: its signature block says what it says.
     let signature = seekable.header().signature_status(seekable.trailer());
     let opened_with = Some(seekable.header().opened.opened_with());
-    if seekable.index().is_some() {
+    if seekable.index().is_some() && options.trusted_signer.is_none() {
         let mut seek = SeekReport::default();
-        let mut import = import_into(db, &mut |insert| {
+        let mut import = import_into(db, &mut |importer| {
             let mut records = 0;
             seek = seekable
                 .read_selected(selection, &mut |record| {
                     records += 1;
-                    insert(record)
+                    importer.add(record)
                 })?
                 .ok_or_else(|| Error::invalid("the seek index went away"))?;
             tracker.update(0, records, seek.chunks_decrypted)
@@ -322,15 +339,18 @@ pub fn import_selected(
     let identities = [Identity::Opened(seekable.header().opened.clone())];
     drop(seekable);
     let mut reader = ArchiveReader::new(File::open(archive)?, &identities, Limits::default())?;
-    let mut import = import_into(db, &mut |insert| {
+    let mut import = import_into(db, &mut |importer| {
         let mut filter = Filter::new(selection);
         let mut records = 0;
         while let Some(batch) = reader.next_batch()? {
             records += batch.len() as u64;
             // The batch just released is the last chunk read.
-            filter.push(reader.chunks_read() - 1, batch, insert)?;
+            filter.push(reader.chunks_read() - 1, batch, &mut |record| {
+                importer.add(record)
+            })?;
             tracker.update(reader.bytes_read(), records, reader.chunks_read())?;
         }
+        check_signer(options, &reader)?;
         tracker.update(reader.bytes_read(), records, reader.chunks_read())
     })?;
     tracker.finish();
