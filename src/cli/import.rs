@@ -74,7 +74,7 @@ pub(crate) fn import_archive(
     with_progress(show, "importing the archive", |progress| {
         let options = ImportOptions {
             progress: progress.clone(),
-            trusted_signer: trusted_signer.clone(),
+            trusted_signer,
         };
         keepsake_sqlite::import_archive_with(archive, identities, db, &options)
     })
@@ -126,7 +126,7 @@ pub fn import(
     let report = with_progress(!json, "importing part of the archive", |progress| {
         let options = ImportOptions {
             progress: progress.clone(),
-            trusted_signer: trusted.clone(),
+            trusted_signer: trusted,
         };
         keepsake_sqlite::import_selected(archive, &identities, db, selection, &options)
     })
@@ -243,7 +243,7 @@ pub(crate) fn import_all(
     json: bool,
 ) -> Result<Report, Failure> {
     let started = Instant::now();
-    let report = import_archive(archive, db, identities, trusted_signer.clone(), !json)?;
+    let report = import_archive(archive, db, identities, trusted_signer, !json)?;
     let elapsed = started.elapsed();
     let (inserted, skipped) = import_counts(&report);
     let mut human = format!(

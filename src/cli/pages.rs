@@ -170,7 +170,7 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
             out,
             &RestoreOptions {
                 progress: progress.clone(),
-                trusted_signer: trusted_signer.clone(),
+                trusted_signer,
                 keep_triggers_and_views: request.keep_triggers_and_views,
                 full_check: request.full_check,
             },
