@@ -15,7 +15,9 @@
 //!   the [`ArchiveWriter`] (§7, §8);
 //! - [`seek`]: random access through the seek index, and partial reads
 //!   (§6.5.4); [`edit`]: key slot editing (§4.6); [`salvage`]: recovery of
-//!   damaged archives (§7.4).
+//!   damaged archives (§7.4);
+//! - [`storage`]: what a storage back end implements — a sink that commits
+//!   or aborts a new archive, and ranged reads of an existing one.
 //!
 //! Features: `parallel` (default) seals and opens chunks on worker threads;
 //! `fs` (default) adds the helpers that work on files by path.
@@ -31,6 +33,7 @@ pub mod limits;
 pub mod progress;
 pub mod salvage;
 pub mod seek;
+pub mod storage;
 pub mod stream;
 
 #[cfg(feature = "fs")]
@@ -56,6 +59,9 @@ pub use salvage::salvage_archive;
 pub use salvage::{SalvageReport, salvage};
 pub use seek::select::Selection;
 pub use seek::{SeekReport, SeekableArchive};
+#[cfg(feature = "fs")]
+pub use storage::FileSink;
+pub use storage::{ArchiveSink, RangeRead, RangeReader, WriteMode};
 pub use stream::decoder::{Decoder, Event};
 pub use stream::reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
 pub use stream::writer::{ArchiveWriter, WriterOptions};
