@@ -1,16 +1,15 @@
 //! Creating a records archive from a database in the reference schema, as one
 //! consistent snapshot.
 
-use std::io::BufWriter;
 use std::path::Path;
 
 use rusqlite::{Connection, ToSql, TransactionBehavior};
 
-use keepsake::atomic::PendingFile;
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Elements, Record};
 use keepsake::crypto::Recipient;
 use keepsake::error::{Error, Result};
 use keepsake::progress::{Phase, Progress};
+use keepsake::storage::{ArchiveSink, CountingWriter, FileSink, WriteMode, write_then_commit};
 use keepsake::stream::writer::{ArchiveWriter, WriterOptions};
 
 use crate::DbResult;
@@ -219,7 +218,32 @@ pub fn create_archive<R: Clone + Into<Recipient>>(
     options: &CreateOptions,
 ) -> Result<CreateReport> {
     options.validate()?;
-    let mut pending = PendingFile::beside(archive)?;
+    let mut sink = FileSink::create(archive, WriteMode::CreateNew)?;
+    create_archive_to(db, &mut sink, recipients, options)
+}
+
+/// As [`create_archive`], into any [`ArchiveSink`]: a file, a multipart
+/// upload, an app's own storage. The sink is committed once the archive is
+/// whole, and aborted on any error or cancellation, so nothing appears under
+/// its name unless it is a whole archive.
+pub fn create_archive_to<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &CreateOptions,
+) -> Result<CreateReport> {
+    write_then_commit(sink, |sink| {
+        write_records_archive(db, sink, recipients, options)
+    })
+}
+
+fn write_records_archive<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &CreateOptions,
+) -> Result<CreateReport> {
+    options.validate()?;
     let mut conn = open_source(db)?;
 
     let metadata = options.metadata();
@@ -228,8 +252,8 @@ pub fn create_archive<R: Clone + Into<Recipient>>(
         .transaction_with_behavior(TransactionBehavior::Deferred)
         .db()?;
     let mut tracker = options.progress.track(Phase::Create);
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let mut writer = ArchiveWriter::new(sink, recipients, &metadata, &options.writer)?;
+    let counted = CountingWriter::new(sink);
+    let mut writer = ArchiveWriter::new(counted, recipients, &metadata, &options.writer)?;
     tracker.set_totals(None, Some(options.count_records(&snapshot)?));
     let mut records = 0;
     read_snapshot(&snapshot, options, &mut |record| {
@@ -237,17 +261,12 @@ pub fn create_archive<R: Clone + Into<Recipient>>(
         records += 1;
         tracker.update(writer.bytes_written(), records, writer.chunks_written())
     })?;
-    let (sink, trailer) = writer.finish()?;
+    let (counted, trailer) = writer.finish()?;
     // Ends the read transaction; nothing was written through it.
     snapshot.commit().db()?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    let bytes = file.metadata()?.len();
-    // The last chance to cancel: after the rename the archive exists.
+    let bytes = counted.written();
+    // The last chance to cancel: after the commit the archive exists.
     tracker.update(bytes, records, trailer.chunk_count + 1)?;
-    pending.persist(archive)?;
     tracker.finish();
     Ok(CreateReport {
         bytes,

@@ -3,6 +3,7 @@
 //! of it.
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use rusqlite::TransactionBehavior;
@@ -59,10 +60,21 @@ pub fn verify_archive_with(
     identities: &[Identity],
     progress: &Progress,
 ) -> Result<VerifyReport> {
-    let mut tracker = reading_tracker(archive, identities, progress, Phase::Verify);
+    let totals = ReadTotals::of_file(archive, identities);
+    verify_archive_from(File::open(archive)?, identities, progress, totals)
+}
+
+/// As [`verify_archive_with`], from any byte stream (a download, a pipe),
+/// reporting progress against `totals` when the caller knows them.
+pub fn verify_archive_from(
+    source: impl Read,
+    identities: &[Identity],
+    progress: &Progress,
+    totals: ReadTotals,
+) -> Result<VerifyReport> {
+    let mut tracker = totals.tracker(progress, Phase::Verify);
     // Checks every record as an import would, without building them.
-    let mut reader =
-        ArchiveReader::checking_only(File::open(archive)?, identities, Limits::default())?;
+    let mut reader = ArchiveReader::checking_only(source, identities, Limits::default())?;
     // Records, or pages in a pages archive.
     let mut records = 0;
     while let Some(checked) = reader.check_next()? {
@@ -85,28 +97,41 @@ pub fn verify_archive_with(
     })
 }
 
-/// A tracker for reading `archive`, with its size and, when its trailer can
-/// be read from the end of the file, its record count as totals.
-fn reading_tracker(
-    archive: &Path,
-    identities: &[Identity],
-    progress: &Progress,
-    phase: Phase,
-) -> Tracker {
-    let mut tracker = progress.track(phase);
-    // A summary that fails here fails the full read too, which reports it.
-    let summary = archive_metadata(archive, identities).ok();
-    let records = summary
-        .as_ref()
-        .and_then(|summary| summary.trailer.as_ref())
-        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent + trailer.pages);
-    tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
-    tracker
+/// What a reader knows of an archive before reading it through, for the
+/// totals its progress events report against: from the archive's summary
+/// ([`ReadTotals::of`]), or nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadTotals {
+    /// The archive's length in bytes.
+    pub bytes: Option<u64>,
+    /// Its records (or, in a pages archive, pages), from its trailer.
+    pub records: Option<u64>,
 }
 
-fn open_archive(archive: &Path, identities: &[Identity]) -> Result<ArchiveReader<File>> {
-    let file = File::open(archive)?;
-    ArchiveReader::new(file, identities, Limits::default())
+impl ReadTotals {
+    /// The totals a summary (header, metadata and trailer) gives.
+    pub fn of(summary: &ArchiveSummary) -> Self {
+        ReadTotals {
+            bytes: Some(summary.archive_bytes),
+            records: summary.trailer.as_ref().map(|trailer| {
+                trailer.conversations + trailer.messages + trailer.consent + trailer.pages
+            }),
+        }
+    }
+
+    /// The totals of the archive file at `archive`; none when its summary
+    /// cannot be read, since the full read then fails and reports why.
+    fn of_file(archive: &Path, identities: &[Identity]) -> Self {
+        archive_metadata(archive, identities)
+            .map(|summary| ReadTotals::of(&summary))
+            .unwrap_or_default()
+    }
+
+    fn tracker(self, progress: &Progress, phase: Phase) -> Tracker {
+        let mut tracker = progress.track(phase);
+        tracker.set_totals(self.bytes, self.records);
+        tracker
+    }
 }
 
 /// How many records of one kind an import added and left out.
@@ -153,9 +178,25 @@ pub fn import_archive_with(
     db: &Path,
     progress: &Progress,
 ) -> Result<ImportReport> {
-    let mut tracker = reading_tracker(archive, identities, progress, Phase::Import);
+    let totals = ReadTotals::of_file(archive, identities);
+    import_archive_from(File::open(archive)?, identities, db, progress, totals)
+}
+
+/// As [`import_archive_with`], from any byte stream (a download, a pipe),
+/// reporting progress against `totals` when the caller knows them. The
+/// guarantees are the same: nothing is committed until the whole stream,
+/// trailer included, has authenticated, so a stream that fails half way (a
+/// dropped connection) leaves the database exactly as it was.
+pub fn import_archive_from(
+    source: impl Read,
+    identities: &[Identity],
+    db: &Path,
+    progress: &Progress,
+    totals: ReadTotals,
+) -> Result<ImportReport> {
+    let mut tracker = totals.tracker(progress, Phase::Import);
     // A wrong key or a damaged header fails here, before the database is touched.
-    let mut reader = open_archive(archive, identities)?;
+    let mut reader = ArchiveReader::new(source, identities, Limits::default())?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
@@ -245,8 +286,22 @@ pub fn import_selected(
     selection: &Selection,
     progress: &Progress,
 ) -> Result<PartialImportReport> {
+    import_selected_from(File::open(archive)?, identities, db, selection, progress)
+}
+
+/// As [`import_selected`], from any seekable source: a file, or a
+/// [`keepsake::RangeReader`] over storage that serves byte ranges, which
+/// then fetches only the header, the metadata, the trailer, the seek index
+/// and the chunks the selection needs.
+pub fn import_selected_from<S: Read + Seek>(
+    mut source: S,
+    identities: &[Identity],
+    db: &Path,
+    selection: &Selection,
+    progress: &Progress,
+) -> Result<PartialImportReport> {
     let mut tracker = progress.track(Phase::Import);
-    let mut seekable = SeekableArchive::open(File::open(archive)?, identities, Limits::default())?;
+    let mut seekable = SeekableArchive::open(&mut source, identities, Limits::default())?;
     if seekable.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row",
@@ -269,7 +324,8 @@ pub fn import_selected(
     }
     let total = seekable.trailer().chunk_count + 1;
     drop(seekable);
-    let mut reader = ArchiveReader::new(File::open(archive)?, identities, Limits::default())?;
+    source.seek(SeekFrom::Start(0))?;
+    let mut reader = ArchiveReader::new(source, identities, Limits::default())?;
     let import = import_into(db, &mut |insert| {
         let mut filter = Filter::new(selection);
         let mut records = 0;

@@ -10,12 +10,13 @@
 //! `.cargo/config.toml` sets it; an embedding project needs the same).
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::DbResult;
+use crate::import::ReadTotals;
 use crate::schema::open_source;
 use keepsake::atomic::PendingFile;
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Elements};
@@ -23,6 +24,7 @@ use keepsake::crypto::{ArchiveKey, Identity, Recipient};
 use keepsake::error::{Error, Result};
 use keepsake::limits::Limits;
 use keepsake::progress::{Phase, Progress};
+use keepsake::storage::{ArchiveSink, CountingWriter, FileSink, WriteMode, write_then_commit};
 use keepsake::stream::reader::{ArchiveReader, Item};
 use keepsake::stream::writer::{ArchiveWriter, WriterOptions};
 
@@ -83,7 +85,29 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
     recipients: &[R],
     options: &PageArchiveOptions,
 ) -> Result<PageArchiveReport> {
-    let mut pending = PendingFile::beside(archive)?;
+    let mut sink = FileSink::create(archive, WriteMode::CreateNew)?;
+    create_page_archive_to(db, &mut sink, recipients, options)
+}
+
+/// As [`create_page_archive`], into any [`ArchiveSink`], which is committed
+/// once the archive is whole and aborted on any error or cancellation.
+pub fn create_page_archive_to<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &PageArchiveOptions,
+) -> Result<PageArchiveReport> {
+    write_then_commit(sink, |sink| {
+        write_page_archive(db, sink, recipients, options)
+    })
+}
+
+fn write_page_archive<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &PageArchiveOptions,
+) -> Result<PageArchiveReport> {
     let mut conn = open_source(db)?;
 
     let snapshot = conn
@@ -107,8 +131,8 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
         None,
         Some(u64::from(database_pages) - free_leaves.len() as u64),
     );
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let mut writer = ArchiveWriter::new(sink, recipients, &page_metadata(), &options.writer)?;
+    let counted = CountingWriter::new(sink);
+    let mut writer = ArchiveWriter::new(counted, recipients, &page_metadata(), &options.writer)?;
     writer.set_page_geometry(page_size, database_pages)?;
     let mut pages = 0;
     {
@@ -130,17 +154,12 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
             tracker.update(writer.bytes_written(), pages, writer.chunks_written())?;
         }
     }
-    let (sink, trailer) = writer.finish()?;
+    let (counted, trailer) = writer.finish()?;
     // Ends the read transaction; nothing was written through it.
     snapshot.commit().db()?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    let bytes = file.metadata()?.len();
-    // The last chance to cancel: after the rename the archive exists.
+    let bytes = counted.written();
+    // The last chance to cancel: after the commit the archive exists.
     tracker.update(bytes, pages, trailer.chunk_count + 1)?;
-    pending.persist(archive)?;
     tracker.finish();
     Ok(PageArchiveReport {
         bytes,
@@ -406,19 +425,26 @@ pub fn restore_database(
     out_db: &Path,
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
-    let pending = PendingFile::beside(out_db)?;
-    let mut tracker = options.progress.track(Phase::Restore);
     let summary =
         keepsake::stream::reader::read_summary(File::open(archive)?, identities, Limits::default())
             .ok();
-    tracker.set_totals(
-        summary.as_ref().map(|summary| summary.archive_bytes),
-        summary
-            .as_ref()
-            .and_then(|summary| summary.trailer.as_ref())
-            .map(|trailer| trailer.pages),
-    );
-    let mut reader = ArchiveReader::new(File::open(archive)?, identities, Limits::default())?;
+    let totals = summary.as_ref().map(ReadTotals::of).unwrap_or_default();
+    restore_database_from(File::open(archive)?, identities, out_db, options, totals)
+}
+
+/// As [`restore_database`], from any byte stream (a download, a pipe),
+/// reporting progress against `totals` when the caller knows them.
+pub fn restore_database_from(
+    source: impl Read,
+    identities: &[Identity],
+    out_db: &Path,
+    options: &RestoreOptions,
+    totals: ReadTotals,
+) -> Result<RestoreReport> {
+    let pending = PendingFile::beside(out_db)?;
+    let mut tracker = options.progress.track(Phase::Restore);
+    tracker.set_totals(totals.bytes, totals.records);
+    let mut reader = ArchiveReader::new(source, identities, Limits::default())?;
     if reader.metadata().mode != ArchiveMode::Pages {
         return Err(Error::invalid(
             "this archive holds records, not database pages; use import to add them to a database",
