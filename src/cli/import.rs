@@ -10,9 +10,10 @@ use keepsake::Identity;
 use keepsake_sqlite::ImportReport;
 
 use super::exit::{Direction, Failure};
+use super::location::{Archive, Fetched};
 use super::progress_bar::with_progress;
 use super::units::{duration_human, millis};
-use super::{Counts, Report, existing_file, import_counts, library_failure};
+use super::{Counts, Report, import_counts, library_failure};
 
 #[derive(Serialize)]
 pub(crate) struct ImportJson<'a> {
@@ -26,11 +27,11 @@ pub(crate) struct ImportJson<'a> {
 }
 
 /// An import's failure, with what was being done and the all-or-nothing hint.
-pub(crate) fn import_failure(error: keepsake::Error, archive: &Path, db: &Path) -> Failure {
+pub(crate) fn import_failure(error: keepsake::Error, archive: &Archive, db: &Path) -> Failure {
     library_failure(
         error,
         Direction::Reading,
-        format!("cannot import {} into {}", archive.display(), db.display()),
+        format!("cannot import {archive} into {}", db.display()),
     )
     .hint(format!(
         "nothing was imported into {}: an import is all or nothing",
@@ -38,16 +39,17 @@ pub(crate) fn import_failure(error: keepsake::Error, archive: &Path, db: &Path) 
     ))
 }
 
-/// Imports an archive; shared with the demo.
+/// Imports an archive as it is read or downloaded; shared with the demo.
 pub(crate) fn import_archive(
-    archive: &Path,
+    archive: &Archive,
     db: &Path,
     identities: &[Identity],
     show: bool,
 ) -> Result<ImportReport, Failure> {
-    existing_file(archive, "archive")?;
+    let totals = archive.totals(identities);
+    let source = archive.stream()?;
     with_progress(show, "importing the archive", |progress| {
-        keepsake_sqlite::import_archive_with(archive, identities, db, progress)
+        keepsake_sqlite::import_archive_from(source, identities, db, progress, totals)
     })
     .map_err(|error| import_failure(error, archive, db))
 }
@@ -63,12 +65,15 @@ pub(crate) struct PartialImportJson<'a> {
     pub(crate) used_index: bool,
     pub(crate) chunks_decrypted: u64,
     pub(crate) chunks_total: u64,
+    pub(crate) archive_bytes: u64,
+    /// What the ranged reads fetched of the archive.
+    pub(crate) bytes_fetched: u64,
     pub(crate) elapsed_ms: u64,
 }
 
 /// `keepsake import`: the whole archive, or the part `selection` takes.
 pub fn import(
-    archive: &Path,
+    archive: &Archive,
     db: &Path,
     open_with: &super::keys::OpenWith,
     selection: &keepsake::Selection,
@@ -85,17 +90,18 @@ pub fn import(
             "--since must be earlier than --until: --since is inclusive and --until exclusive",
         ));
     }
-    existing_file(archive, "archive")?;
+    let mut source = archive.ranged()?;
     let started = Instant::now();
     let report = with_progress(!json, "importing part of the archive", |progress| {
-        keepsake_sqlite::import_selected(archive, &identities, db, selection, progress)
+        keepsake_sqlite::import_selected_from(&mut source, &identities, db, selection, progress)
     })
     .map_err(|error| import_failure(error, archive, db))?;
     let elapsed = started.elapsed();
+    let fetched = Fetched::of(&mut source);
     let (inserted, skipped) = import_counts(&report.import);
     let mut human = format!(
         "imported part of {} into {} in {}\n",
-        archive.display(),
+        archive,
         db.display(),
         duration_human(elapsed)
     );
@@ -111,18 +117,21 @@ pub fn import(
             report.seek.chunks_total
         ));
     }
+    human.push_str(&format!("{}\n", fetched.human()));
     Report::new(
         human,
         &PartialImportJson {
             ok: true,
             command: "import",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             database: db.to_string_lossy(),
             inserted,
             skipped,
             used_index: report.seek.used_index,
             chunks_decrypted: report.seek.chunks_decrypted,
             chunks_total: report.seek.chunks_total,
+            archive_bytes: fetched.archive_bytes,
+            bytes_fetched: fetched.bytes,
             elapsed_ms: millis(elapsed),
         },
     )
@@ -147,7 +156,7 @@ pub(crate) fn import_table(inserted: Counts, skipped: Counts) -> String {
 
 /// `keepsake import` of a whole archive.
 pub(crate) fn import_all(
-    archive: &Path,
+    archive: &Archive,
     db: &Path,
     identities: &[Identity],
     json: bool,
@@ -158,7 +167,7 @@ pub(crate) fn import_all(
     let (inserted, skipped) = import_counts(&report);
     let mut human = format!(
         "imported {} into {} in {}\n",
-        archive.display(),
+        archive,
         db.display(),
         duration_human(elapsed)
     );
@@ -171,7 +180,7 @@ pub(crate) fn import_all(
         &ImportJson {
             ok: true,
             command: "import",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             database: db.to_string_lossy(),
             inserted,
             skipped,

@@ -10,7 +10,15 @@ use std::io;
 #[derive(Debug)]
 pub(crate) struct StoreError {
     message: String,
-    source: object_store::Error,
+    source: Option<object_store::Error>,
+}
+
+/// Whether `error` comes from this crate, and so already names the object
+/// and what was being done to it.
+pub fn is_store_error(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<StoreError>())
 }
 
 impl fmt::Display for StoreError {
@@ -21,7 +29,9 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        self.source
+            .as_ref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -37,10 +47,9 @@ fn classify(error: &object_store::Error) -> (io::ErrorKind, &'static str) {
             io::ErrorKind::AlreadyExists,
             "an object already exists there",
         ),
-        E::PermissionDenied { .. } | E::Unauthenticated { .. } => (
-            io::ErrorKind::PermissionDenied,
-            "access denied (check the credentials and that they may use this bucket)",
-        ),
+        E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+            (io::ErrorKind::PermissionDenied, "access denied")
+        }
         // Listings report a missing bucket or refused credentials only as
         // generic errors that carry S3's status and code.
         _ if mentions(error, "NoSuchBucket") => {
@@ -55,10 +64,7 @@ fn classify(error: &object_store::Error) -> (io::ErrorKind, &'static str) {
         .iter()
         .any(|code| mentions(error, code)) =>
         {
-            (
-                io::ErrorKind::PermissionDenied,
-                "access denied (check the credentials and that they may use this bucket)",
-            )
+            (io::ErrorKind::PermissionDenied, "access denied")
         }
         _ => (io::ErrorKind::Other, "the storage request failed"),
     }
@@ -98,7 +104,7 @@ pub(crate) fn io_error(what: &str, url: &str, error: object_store::Error) -> io:
         kind,
         StoreError {
             message,
-            source: error,
+            source: Some(error),
         },
     )
 }
@@ -108,7 +114,18 @@ pub(crate) fn store_error(what: &str, url: &str, error: object_store::Error) -> 
     keepsake::Error::Io(io_error(what, url, error))
 }
 
-/// An error of this crate's own, not from a request.
-pub(crate) fn other(message: String) -> keepsake::Error {
-    keepsake::Error::Io(io::Error::other(message))
+/// An error of this crate's own, not from a request; `message` names the object.
+pub(crate) fn other(message: String) -> io::Error {
+    mine(io::ErrorKind::Other, message)
+}
+
+/// An error of `kind` of this crate's own; `message` names the object.
+pub(crate) fn mine(kind: io::ErrorKind, message: String) -> io::Error {
+    io::Error::new(
+        kind,
+        StoreError {
+            message,
+            source: None,
+        },
+    )
 }

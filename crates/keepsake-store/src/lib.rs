@@ -29,6 +29,7 @@ mod read;
 mod runtime;
 mod write;
 
+pub use error::is_store_error;
 pub use location::{ObjectArchive, is_object_url};
 pub use object_store;
 pub use object_store::ObjectStore;

@@ -9,7 +9,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme};
 
 use keepsake::WriteMode;
 
-use crate::error::{io_error, is_denied, store_error};
+use crate::error::{io_error, is_denied, mine, store_error};
 use crate::options::{StoreOptions, store_for};
 use crate::read::{ObjectRanges, ObjectStream};
 use crate::runtime::block_on;
@@ -123,7 +123,7 @@ impl ObjectArchive {
     }
 
     pub(crate) fn already_exists(&self) -> keepsake::Error {
-        keepsake::Error::Io(std::io::Error::new(
+        keepsake::Error::Io(mine(
             std::io::ErrorKind::AlreadyExists,
             format!(
                 "{} already exists; a new archive never replaces one unless asked to",

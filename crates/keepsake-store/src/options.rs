@@ -14,8 +14,6 @@ use object_store::{
     BackoffConfig, ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreScheme, RetryConfig,
 };
 
-use crate::error::other;
-
 /// S3's smallest part but the last: parts are at least this large.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 
@@ -266,7 +264,7 @@ pub(crate) fn store_for(
             Arc::new(builder.with_retry(options.retry()).build().map_err(built)?)
         }
         _ => {
-            return Err(other(format!(
+            return Err(keepsake::Error::invalid(format!(
                 "{url} is not object storage; give a local file by its path"
             )));
         }

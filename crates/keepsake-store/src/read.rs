@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use keepsake::RangeRead;
 
-use crate::error::io_error;
+use crate::error::{io_error, other};
 use crate::location::ObjectArchive;
 use crate::runtime::{block_on, handle};
 
@@ -106,7 +106,7 @@ async fn download(
         }
         if at < end {
             let _ = sender
-                .send(Err(io::Error::other(format!(
+                .send(Err(other(format!(
                     "cannot download {}: the server sent {} bytes less than asked",
                     archive.url,
                     end - at
@@ -127,7 +127,7 @@ impl Read for ObjectStream {
                 Some(Ok(piece)) => self.current = piece,
                 Some(Err(error)) => return Err(error),
                 None => {
-                    return Err(io::Error::other(format!(
+                    return Err(other(format!(
                         "cannot download {}: the download stopped after {} of {} bytes",
                         self.url, self.received, self.size
                     )));
@@ -204,7 +204,7 @@ impl RangeRead for ObjectRanges {
         })?
         .map_err(|error| io_error("read", &archive.url, error))?;
         if bytes.len() != buffer.len() {
-            return Err(io::Error::other(format!(
+            return Err(other(format!(
                 "cannot read {}: asked for bytes {offset} to {end}, the server sent {}",
                 archive.url,
                 bytes.len()

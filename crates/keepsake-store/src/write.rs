@@ -9,7 +9,7 @@ use object_store::{
 
 use keepsake::{ArchiveSink, WriteMode};
 
-use crate::error::{io_error, store_error};
+use crate::error::{io_error, other, store_error};
 use crate::location::ObjectArchive;
 use crate::runtime::{block_on, handle};
 
@@ -81,15 +81,18 @@ impl ObjectSink {
         Ok(())
     }
 
-    fn closed() -> io::Error {
-        io::Error::other("this archive's upload was already committed or aborted")
+    fn closed(&self) -> io::Error {
+        other(format!(
+            "cannot upload {}: the upload was already committed or aborted",
+            self.archive.url
+        ))
     }
 }
 
 impl Write for ObjectSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.state {
-            State::Closed => return Err(Self::closed()),
+            State::Closed => return Err(self.closed()),
             State::First(first) => {
                 first.extend_from_slice(buf);
                 if first.len() >= self.archive.options.part_size {
@@ -122,7 +125,7 @@ impl ArchiveSink for ObjectSink {
     fn commit(&mut self) -> keepsake::Result<()> {
         let archive = self.archive.clone();
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Closed => Err(keepsake::Error::Io(Self::closed())),
+            State::Closed => Err(keepsake::Error::Io(self.closed())),
             State::First(first) => {
                 let mode = match self.mode {
                     WriteMode::CreateNew => PutMode::Create,

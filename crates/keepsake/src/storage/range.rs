@@ -5,21 +5,22 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use super::RangeRead;
 
-/// The first fetch at a new place: a frame header and the start of its body,
-/// or a whole small header, metadata chunk or index.
+/// What a small read fetches: a frame header and the start of its body.
 const MIN_WINDOW: usize = 16 * 1024;
-/// The largest read-ahead: each fetch that continues the previous one
-/// doubles the window up to this, so a long sequential read costs a few
-/// requests per MiB at most, and memory stays bounded.
+/// The largest read-ahead of a stream read through: a few requests per
+/// MiB at most, and bounded memory.
 const MAX_WINDOW: usize = 4 * 1024 * 1024;
 
 /// Reads a [`RangeRead`] source as a seekable stream.
 ///
-/// A read at a new place fetches at least 16 KiB (or what was asked, if
-/// more); each fetch that continues the previous one doubles that, up to
-/// 4 MiB, so a reader that seeks to a frame and reads its header and body
-/// costs two requests, and one that reads on costs few. Everything fetched
-/// is counted: [`bytes_fetched`](RangeReader::bytes_fetched) is what the
+/// A small read (under 16 KiB, such as a frame header) fetches 16 KiB, which
+/// holds the start of what follows; a larger read fetches what it asks. A
+/// run of large reads each continuing the last (a stream read through)
+/// doubles each fetch, up to 4 MiB. So a reader that seeks to a frame and
+/// reads its header and body costs two requests and fetches at most 16 KiB
+/// beyond the frame, and one that reads on costs few requests. The last
+/// fetch is kept, so reading again within it costs nothing. Everything fetched is
+/// counted: [`bytes_fetched`](RangeReader::bytes_fetched) is what the
 /// storage served.
 #[derive(Debug)]
 pub struct RangeReader<S> {
@@ -31,6 +32,8 @@ pub struct RangeReader<S> {
     buffer_start: u64,
     /// Where the last fetch ended, to tell a sequential read.
     last_end: Option<u64>,
+    /// The size of the last fetch when a large read asked for it; 0 after a
+    /// small read.
     window: usize,
     bytes_fetched: u64,
     fetches: u64,
@@ -46,7 +49,7 @@ impl<S: RangeRead> RangeReader<S> {
             buffer: Vec::new(),
             buffer_start: 0,
             last_end: None,
-            window: MIN_WINDOW,
+            window: 0,
             bytes_fetched: 0,
             fetches: 0,
         }
@@ -107,22 +110,22 @@ impl<S: RangeRead> Read for RangeReader<S> {
             self.position += n as u64;
             return Ok(n);
         }
-        self.window = if self.last_end == Some(self.position) {
-            (self.window * 2).min(MAX_WINDOW)
-        } else {
-            MIN_WINDOW
-        };
-        let left = size - self.position;
+        // A small read (a frame header) fetches one small window, which
+        // holds the start of what follows; a large one fetches what it asks,
+        // and a run of large reads that continue each other (a stream read
+        // through) doubles each fetch up to the largest window.
         let at = self.position;
-        if out.len() >= self.window {
-            // As large as a window: straight into the caller's buffer.
-            let n = (out.len() as u64).min(left) as usize;
-            self.fetch(at, &mut out[..n])?;
-            self.buffer.clear();
-            self.position += n as u64;
-            return Ok(n);
-        }
-        let n = (self.window as u64).min(left) as usize;
+        let want = if out.len() < MIN_WINDOW {
+            self.window = 0;
+            MIN_WINDOW
+        } else if self.last_end == Some(at) && self.window > 0 {
+            self.window = (self.window * 2).clamp(out.len(), MAX_WINDOW.max(out.len()));
+            self.window
+        } else {
+            self.window = out.len();
+            out.len()
+        };
+        let n = (want as u64).min(size - at) as usize;
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.resize(n, 0);
         let fetched = self.fetch(at, &mut buffer);
@@ -227,6 +230,21 @@ mod tests {
         // 64 KiB reads at first, then 4 MiB windows: far fewer than 320 reads.
         assert!(reader.fetches() < 20, "{} fetches", reader.fetches());
         assert_eq!(reader.get_mut().sizes, 1, "the size is asked once");
+    }
+
+    #[test]
+    fn a_small_archive_is_fetched_once() {
+        let bytes = source(40_000);
+        let mut reader = counted(bytes.clone());
+        let mut start = vec![0; 64 * 1024];
+        let n = reader.read(&mut start).unwrap();
+        assert_eq!(start[..n], bytes[..]);
+        reader.seek(SeekFrom::End(-50)).unwrap();
+        let mut tail = [0; 50];
+        reader.read_exact(&mut tail).unwrap();
+        assert_eq!(tail[..], bytes[bytes.len() - 50..]);
+        assert_eq!(reader.bytes_fetched(), bytes.len() as u64);
+        assert_eq!(reader.fetches(), 1);
     }
 
     #[test]
