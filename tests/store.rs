@@ -79,6 +79,20 @@ impl Fixture {
         self.dir.path().join(name)
     }
 
+    /// Imports one conversation of the archive at `url` into `db`; the report.
+    fn import_conversation(&self, server: &S3Server, url: &str, db: &Path, id: &str) -> Value {
+        let args = [
+            "import",
+            url,
+            "--db",
+            path(db),
+            "--conversation",
+            id,
+            "--json",
+        ];
+        self.run(server, &args).ok().json()
+    }
+
     /// Runs `args` with the key file.
     fn run(&self, server: &S3Server, args: &[&str]) -> Run {
         run(keepsake(server)
@@ -160,21 +174,7 @@ fn every_command_reads_and_writes_object_urls() {
 
     let conversation = &conversation_ids(&source)[3];
     let partial = fx.path("partial.db");
-    let selected = fx
-        .run(
-            &server,
-            &[
-                "import",
-                &url,
-                "--db",
-                path(&partial),
-                "--conversation",
-                conversation,
-                "--json",
-            ],
-        )
-        .ok()
-        .json();
+    let selected = fx.import_conversation(&server, &url, &partial, conversation);
     assert_eq!(selected["used_index"], true);
     assert_eq!(selected["inserted"]["conversations"], 1);
     // This archive is small: its first read (64 KiB) holds much of it, and
@@ -494,21 +494,7 @@ fn a_200_mb_archive_streams_both_ways_in_flat_memory() {
     let served_before = server.body_bytes_sent();
     let partial = fx.path("partial.db");
     let conversation = &conversation_ids(&source)[42];
-    let selected = fx
-        .run(
-            &server,
-            &[
-                "import",
-                &url,
-                "--db",
-                path(&partial),
-                "--conversation",
-                conversation,
-                "--json",
-            ],
-        )
-        .ok()
-        .json();
+    let selected = fx.import_conversation(&server, &url, &partial, conversation);
     let served = server.body_bytes_sent() - served_before;
     let fetched = selected["bytes_fetched"].as_u64().unwrap();
     eprintln!("partial import: fetched {fetched} of {archive_bytes} bytes, server sent {served}");

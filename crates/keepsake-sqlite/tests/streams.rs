@@ -3,15 +3,17 @@
 //! half way (a dropped download) leaves the database exactly as it was.
 
 use std::io::{self, Cursor, Read, Write};
-use std::path::Path;
 
 use proptest::prelude::*;
-use sha2::{Digest, Sha256};
 
 use keepsake::storage::SeekRanges;
 use keepsake::{ArchiveKey, ArchiveSink, Identity, Progress, RangeReader, Selection};
 use keepsake_sqlite::sample::{SampleOptions, write_sample};
 use keepsake_sqlite::{CreateOptions, ReadTotals};
+
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+use common::database_digest as digest;
 
 /// A sink that keeps what it is given and how it ended.
 #[derive(Default)]
@@ -74,25 +76,6 @@ impl<R: Read> Read for Broken<R> {
         self.left -= n;
         Ok(n)
     }
-}
-
-fn digest(db: &Path) -> [u8; 32] {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut hasher = Sha256::new();
-    for table in ["conversations", "messages", "consent"] {
-        let mut statement = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .unwrap();
-        let columns = statement.column_count();
-        let mut rows = statement.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            for column in 0..columns {
-                let value: rusqlite::types::Value = row.get(column).unwrap();
-                hasher.update(format!("{value:?}\u{1f}").as_bytes());
-            }
-        }
-    }
-    hasher.finalize().into()
 }
 
 struct Setup {

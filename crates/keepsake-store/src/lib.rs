@@ -19,6 +19,40 @@
 //! Everything here blocks: requests run on a small runtime of this crate's
 //! own (two worker threads, started on first use). Call it from ordinary
 //! threads, not from inside an async runtime.
+//!
+//! ```no_run
+//! use keepsake::{ArchiveKey, Progress, RangeReader, Selection, WriteMode};
+//! use keepsake_sqlite::{CreateOptions, ReadTotals};
+//! use keepsake_store::{ObjectArchive, StoreOptions};
+//!
+//! fn main() -> keepsake::Result<()> {
+//!     let key = ArchiveKey::from_key_file(&std::fs::read("my.key")?)?;
+//!     let db = std::path::Path::new("chat.db");
+//!     // Credentials, region and endpoint from AWS_* (or the fields of StoreOptions).
+//!     let archive = ObjectArchive::from_url("s3://backups/chat.keepsake", &StoreOptions::default())?;
+//!
+//!     // Streams into a multipart upload, completed only once the archive is whole.
+//!     let mut sink = archive.sink(WriteMode::CreateNew)?;
+//!     keepsake_sqlite::create_archive_to(db, &mut sink, &[&key], &CreateOptions::default())?;
+//!
+//!     // Imports while it downloads; all or nothing, as from a file.
+//!     let identities = [key.into()];
+//!     let restored = std::path::Path::new("restored.db");
+//!     let progress = Progress::new(|event| eprintln!("{} bytes downloaded", event.bytes_done));
+//!     keepsake_sqlite::import_archive_from(
+//!         archive.stream()?, &identities, restored, &progress, ReadTotals::default(),
+//!     )?;
+//!
+//!     // One conversation: the header, metadata, index, trailer and its chunks only.
+//!     let mut ranges = RangeReader::new(archive.ranges());
+//!     let selection = Selection { conversations: vec![vec![7; 32]], since: None, until: None };
+//!     keepsake_sqlite::import_selected_from(
+//!         &mut ranges, &identities, restored, &selection, &Progress::default(),
+//!     )?;
+//!     println!("fetched {} bytes", ranges.bytes_fetched());
+//!     Ok(())
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -184,6 +184,27 @@ fn apply_config<B, K: std::str::FromStr>(
     Ok(builder)
 }
 
+/// A store whose settings come from environment variables starting with
+/// `$prefix`, then the URL, then the explicit settings.
+macro_rules! cloud_store {
+    ($builder:ty, $prefix:literal, $name:literal, $url:expr, $options:expr, $built:expr) => {{
+        let builder = <$builder>::new().with_client_options($options.client());
+        let builder = from_env(builder, $prefix, <$builder>::with_config);
+        let builder = apply_config(
+            builder.with_url($url.as_str()),
+            &$options.config,
+            $name,
+            <$builder>::with_config,
+        )?;
+        Arc::new(
+            builder
+                .with_retry($options.retry())
+                .build()
+                .map_err($built)?,
+        )
+    }};
+}
+
 /// The store for `url` and the object's path in it.
 pub(crate) fn store_for(
     url: &url::Url,
@@ -229,26 +250,24 @@ pub(crate) fn store_for(
             Arc::new(builder.with_retry(options.retry()).build().map_err(built)?)
         }
         ObjectStoreScheme::GoogleCloudStorage => {
-            let builder = GoogleCloudStorageBuilder::new().with_client_options(options.client());
-            let builder = from_env(builder, "GOOGLE_", GoogleCloudStorageBuilder::with_config);
-            let builder = apply_config(
-                builder.with_url(url.as_str()),
-                &options.config,
+            cloud_store!(
+                GoogleCloudStorageBuilder,
+                "GOOGLE_",
                 "Google Cloud",
-                GoogleCloudStorageBuilder::with_config,
-            )?;
-            Arc::new(builder.with_retry(options.retry()).build().map_err(built)?)
+                url,
+                options,
+                built
+            )
         }
         ObjectStoreScheme::MicrosoftAzure => {
-            let builder = MicrosoftAzureBuilder::new().with_client_options(options.client());
-            let builder = from_env(builder, "AZURE_", MicrosoftAzureBuilder::with_config);
-            let builder = apply_config(
-                builder.with_url(url.as_str()),
-                &options.config,
+            cloud_store!(
+                MicrosoftAzureBuilder,
+                "AZURE_",
                 "Azure",
-                MicrosoftAzureBuilder::with_config,
-            )?;
-            Arc::new(builder.with_retry(options.retry()).build().map_err(built)?)
+                url,
+                options,
+                built
+            )
         }
         ObjectStoreScheme::Http => {
             let client = options

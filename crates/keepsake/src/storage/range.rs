@@ -18,8 +18,9 @@ const MAX_WINDOW: usize = 4 * 1024 * 1024;
 /// run of large reads each continuing the last (a stream read through)
 /// doubles each fetch, up to 4 MiB. So a reader that seeks to a frame and
 /// reads its header and body costs two requests and fetches at most 16 KiB
-/// beyond the frame, and one that reads on costs few requests. The last
-/// fetch is kept, so reading again within it costs nothing. Everything fetched is
+/// beyond the frame, and one that reads on costs few requests. The last two
+/// fetches are kept, so reading again within them costs nothing: a small
+/// archive's start, read first, still serves its chunks after its end was read. Everything fetched is
 /// counted: [`bytes_fetched`](RangeReader::bytes_fetched) is what the
 /// storage served.
 #[derive(Debug)]
@@ -30,6 +31,10 @@ pub struct RangeReader<S> {
     buffer: Vec<u8>,
     /// The offset of `buffer[0]` in the archive.
     buffer_start: u64,
+    /// The fetch before the last one, and where it starts: readers come
+    /// back to the start of an archive after reading its end.
+    previous: Vec<u8>,
+    previous_start: u64,
     /// Where the last fetch ended, to tell a sequential read.
     last_end: Option<u64>,
     /// The size of the last fetch when a large read asked for it; 0 after a
@@ -48,6 +53,8 @@ impl<S: RangeRead> RangeReader<S> {
             position: 0,
             buffer: Vec::new(),
             buffer_start: 0,
+            previous: Vec::new(),
+            previous_start: 0,
             last_end: None,
             window: 0,
             bytes_fetched: 0,
@@ -102,13 +109,17 @@ impl<S: RangeRead> Read for RangeReader<S> {
         if out.is_empty() || self.position >= size {
             return Ok(0);
         }
-        let buffered_end = self.buffer_start + self.buffer.len() as u64;
-        if (self.buffer_start..buffered_end).contains(&self.position) {
-            let at = (self.position - self.buffer_start) as usize;
-            let n = out.len().min(self.buffer.len() - at);
-            out[..n].copy_from_slice(&self.buffer[at..at + n]);
-            self.position += n as u64;
-            return Ok(n);
+        for (start, kept) in [
+            (self.buffer_start, &self.buffer),
+            (self.previous_start, &self.previous),
+        ] {
+            if (start..start + kept.len() as u64).contains(&self.position) {
+                let at = (self.position - start) as usize;
+                let n = out.len().min(kept.len() - at);
+                out[..n].copy_from_slice(&kept[at..at + n]);
+                self.position += n as u64;
+                return Ok(n);
+            }
         }
         // A small read (a frame header) fetches one small window, which
         // holds the start of what follows; a large one fetches what it asks,
@@ -126,6 +137,9 @@ impl<S: RangeRead> Read for RangeReader<S> {
             out.len()
         };
         let n = (want as u64).min(size - at) as usize;
+        // The last fetch becomes the previous one; the one before is reused.
+        std::mem::swap(&mut self.buffer, &mut self.previous);
+        self.previous_start = self.buffer_start;
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.resize(n, 0);
         let fetched = self.fetch(at, &mut buffer);
@@ -245,6 +259,21 @@ mod tests {
         assert_eq!(tail[..], bytes[bytes.len() - 50..]);
         assert_eq!(reader.bytes_fetched(), bytes.len() as u64);
         assert_eq!(reader.fetches(), 1);
+    }
+
+    #[test]
+    fn the_start_is_kept_while_the_end_is_read() {
+        let bytes = source(300_000);
+        let mut reader = counted(bytes.clone());
+        let mut start = vec![0; 64 * 1024];
+        reader.read_exact(&mut start).unwrap();
+        reader.seek(SeekFrom::End(-34)).unwrap();
+        reader.read_exact(&mut [0; 34]).unwrap();
+        reader.seek(SeekFrom::Start(500)).unwrap();
+        let mut chunk = vec![0; 100_000];
+        reader.read_exact(&mut chunk).unwrap();
+        assert_eq!(chunk[..], bytes[500..100_500]);
+        assert_eq!(reader.bytes_fetched(), 100_500 + 34);
     }
 
     #[test]
