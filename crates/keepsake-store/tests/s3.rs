@@ -375,3 +375,41 @@ proptest! {
         prop_assert_eq!(server.pending_parts(), 0);
     }
 }
+
+#[test]
+fn an_import_reports_progress_in_downloaded_bytes() {
+    let server = S3Server::start();
+    let key = ArchiveKey::generate();
+    let records = records(2, 60);
+    let object = archive(&server, "progress.keepsake");
+    let mut sink = object.sink(WriteMode::CreateNew).unwrap();
+    write_archive(&mut sink, &key, &records);
+    let size = object.head().unwrap().size;
+
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let progress = keepsake::Progress::with_interval(std::time::Duration::ZERO, move |event| {
+        seen.lock()
+            .unwrap()
+            .push((event.bytes_done, event.bytes_total, event.finished));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("restored.db");
+    let totals = keepsake_sqlite::ReadTotals {
+        bytes: Some(size),
+        records: None,
+    };
+    let stream = object.stream().unwrap();
+    let identities = [Identity::RawKey(key)];
+    let report =
+        keepsake_sqlite::import_archive_from(stream, &identities, &db, &progress, totals).unwrap();
+    assert_eq!(report.messages.inserted, 120);
+    let events = events.lock().unwrap();
+    assert!(events.len() > 10, "{} events", events.len());
+    assert!(
+        events.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "bytes only grow"
+    );
+    assert!(events.iter().all(|event| event.1 == Some(size)));
+    assert_eq!(events.last().copied(), Some((size, Some(size), true)));
+}
