@@ -562,3 +562,29 @@ fn a_200_mb_archive_streams_both_ways_in_flat_memory() {
         started.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn flags_reach_the_store_without_the_environment() {
+    let server = S3Server::start();
+    let fx = Fixture::new(&server);
+    let source = fx.path("chat.db");
+    run(keepsake(&server).args(["sample", "--messages", "200", "--db", path(&source)])).ok();
+    let url = server.url("flags.keepsake");
+    fx.run(&server, &["create", "--db", path(&source), "--out", &url])
+        .ok();
+    let env: std::collections::HashMap<_, _> = server.env().into_iter().collect();
+    let mut bare = keepsake(&server);
+    for (name, _) in server.env() {
+        bare.env_remove(name);
+    }
+    let inspected = run(bare
+        .args(["inspect", &url, "--json", "--key-file", path(&fx.key)])
+        .args(["--endpoint-url", &env["AWS_ENDPOINT_URL"]])
+        .args(["--region", &env["AWS_REGION"]])
+        .args(["--access-key-id", &env["AWS_ACCESS_KEY_ID"]])
+        .args(["--secret-access-key-env", "THE_SECRET"])
+        .env("THE_SECRET", &env["AWS_SECRET_ACCESS_KEY"]))
+    .ok()
+    .json();
+    assert_eq!(inspected["counts"]["messages"], 200);
+}
