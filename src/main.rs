@@ -10,11 +10,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use cli::exit;
+use cli::location::{Archive, ArchiveLocation};
 
 const EXIT_STATUS: &str = "\
 Exit status:
   0  success
-  1  any other failure (a file that cannot be read or written, a database error, ...)
+  1  any other failure (a file or object that cannot be read or written, a
+     storage request that failed after its retries, a database error, ...)
   2  usage: a bad command line, an invalid option value or an invalid key file
   3  wrong key: none of the keys, passphrases or identities given opens this archive
   4  damaged archive: not a Keepsake archive, truncated, corrupted, data after
@@ -162,11 +164,18 @@ struct CreateArgs {
     /// The database to back up.
     #[arg(long, value_name = "DB")]
     db: PathBuf,
-    /// The archive to write; an existing file is never replaced.
-    #[arg(long, value_name = "ARCHIVE")]
-    out: PathBuf,
+    /// The archive to write: a path, or an object URL such as
+    /// s3://bucket/key. An existing one is replaced only with --replace.
+    #[arg(long, value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    out: ArchiveLocation,
+    /// Replace an existing archive at --out; the new one takes its place
+    /// only once it is whole.
+    #[arg(long)]
+    replace: bool,
     #[command(flatten)]
     write_for: cli::keys::WriteFor,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     /// Sign the archive with this Ed25519 signing key (from `keepsake keygen --ed25519`).
     #[arg(long, value_name = "SIGNING_KEY")]
     sign_with: Option<PathBuf>,
@@ -193,8 +202,8 @@ enum CreateMode {
 #[derive(Debug, Args)]
 struct RestoreArgs {
     /// The pages archive to restore.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     /// The database to write; it must not exist yet.
     #[arg(long, value_name = "NEW_DB")]
     out: PathBuf,
@@ -214,6 +223,8 @@ struct RestoreArgs {
     /// index against its table; several times slower) instead of quick_check.
     #[arg(long)]
     full_check: bool,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -284,10 +295,12 @@ struct EstimateArgs {
 #[derive(Debug, Args)]
 struct ArchiveArgs {
     /// The archive to read.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -318,13 +331,15 @@ enum SlotsCommand {
 #[derive(Debug, Args)]
 struct SlotsAddArgs {
     /// The archive to copy; it is not changed.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     /// The new archive; an existing file is never replaced.
-    #[arg(long, value_name = "NEW")]
-    out: PathBuf,
+    #[arg(long, value_name = "NEW", value_parser = cli::location::parse_location)]
+    out: ArchiveLocation,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     #[command(flatten)]
     new: NewSlotArgs,
     /// A name for the new slot, stored in the clear.
@@ -374,13 +389,15 @@ struct RekeyArgs {
 #[derive(Debug, Args)]
 struct SlotsRemoveArgs {
     /// The archive to copy; it is not changed.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     /// The new archive; an existing file is never replaced.
-    #[arg(long, value_name = "NEW")]
-    out: PathBuf,
+    #[arg(long, value_name = "NEW", value_parser = cli::location::parse_location)]
+    out: ArchiveLocation,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     /// Remove the one slot with this name.
     #[arg(
         long,
@@ -400,13 +417,15 @@ struct SlotsRemoveArgs {
 #[derive(Debug, Args)]
 struct ImportArgs {
     /// The archive to import.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     /// The database to import into; created with the reference schema if missing.
     #[arg(long, value_name = "DB")]
     db: PathBuf,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     /// Import only this conversation (its id in hex), its messages and its
     /// consent record; repeat for several.
     #[arg(long = "conversation", value_name = "HEX", value_parser = cli::units::parse_hex_id)]
@@ -431,14 +450,16 @@ struct ImportArgs {
 #[derive(Debug, Args)]
 struct SalvageArgs {
     /// The damaged archive.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     /// The new archive to write; must not exist.
-    #[arg(long, value_name = "NEW_ARCHIVE")]
-    out: PathBuf,
+    #[arg(long, value_name = "NEW_ARCHIVE", value_parser = cli::location::parse_location)]
+    out: ArchiveLocation,
     /// The key file the archive was created with; the new archive opens with it too.
     #[arg(long, value_name = "KEYFILE")]
     key_file: PathBuf,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -530,45 +551,58 @@ fn main() -> ExitCode {
                 json: args.json,
             }),
         ),
-        Command::Inspect(args) => (args.json, cli::inspect(&args.archive, &args.open_with)),
+        Command::Inspect(args) => (
+            args.json,
+            Archive::new(args.archive, &args.store)
+                .and_then(|archive| cli::inspect(&archive, &args.open_with)),
+        ),
         Command::Verify(args) => (
             args.archive.json,
-            cli::verify(
-                &args.archive.archive,
-                &args.archive.open_with,
-                args.trusted_signer.as_deref(),
-                args.archive.json,
-            ),
+            Archive::new(args.archive.archive, &args.archive.store).and_then(|archive| {
+                cli::verify(
+                    &archive,
+                    &args.archive.open_with,
+                    args.trusted_signer.as_deref(),
+                    args.archive.json,
+                )
+            }),
         ),
         Command::Import(args) => (
             args.json,
-            cli::import(
-                &args.archive,
-                &args.db,
-                &args.open_with,
-                &keepsake::Selection {
-                    conversations: args.conversations,
-                    since: args.since,
-                    until: args.until,
-                },
-                args.trusted_signer.as_deref(),
-                args.json,
-            ),
+            Archive::new(args.archive, &args.store).and_then(|archive| {
+                cli::import(
+                    &archive,
+                    &args.db,
+                    &args.open_with,
+                    &keepsake::Selection {
+                        conversations: args.conversations,
+                        since: args.since,
+                        until: args.until,
+                    },
+                    args.trusted_signer.as_deref(),
+                    args.json,
+                )
+            }),
         ),
         Command::Salvage(args) => (
             args.json,
-            cli::salvage::salvage(&args.archive, &args.out, &args.key_file),
+            Archive::new(args.archive, &args.store).and_then(|archive| {
+                let out = Archive::new(args.out, &args.store)?;
+                cli::salvage::salvage(&archive, &out, &args.key_file)
+            }),
         ),
         Command::Restore(args) => (
             args.json,
-            cli::pages::restore(&cli::pages::RestoreRequest {
-                archive: args.archive,
-                out: args.out,
-                open_with: args.open_with,
-                trusted_signer: args.trusted_signer,
-                keep_triggers_and_views: args.keep_triggers_and_views,
-                full_check: args.full_check,
-                json: args.json,
+            Archive::new(args.archive, &args.store).and_then(|archive| {
+                cli::pages::restore(&cli::pages::RestoreRequest {
+                    archive,
+                    out: args.out,
+                    open_with: args.open_with,
+                    trusted_signer: args.trusted_signer,
+                    keep_triggers_and_views: args.keep_triggers_and_views,
+                    full_check: args.full_check,
+                    json: args.json,
+                })
             }),
         ),
         Command::Slots(command) => slots(command),
@@ -601,7 +635,11 @@ fn main() -> ExitCode {
 
 fn slots(command: SlotsCommand) -> (bool, Result<cli::Report, exit::Failure>) {
     match command {
-        SlotsCommand::List(args) => (args.json, cli::slots::list(&args.archive, &args.open_with)),
+        SlotsCommand::List(args) => (
+            args.json,
+            Archive::new(args.archive, &args.store)
+                .and_then(|archive| cli::slots::list(&archive, &args.open_with)),
+        ),
         SlotsCommand::Add(args) => {
             let new = match (args.new.add_key_file, args.new.add_passphrase_env) {
                 (Some(path), _) => cli::slots::NewSlot::KeyFile(path),
@@ -610,13 +648,10 @@ fn slots(command: SlotsCommand) -> (bool, Result<cli::Report, exit::Failure>) {
             };
             (
                 args.json,
-                cli::slots::add(
-                    &args.archive,
-                    &args.out,
-                    &args.open_with,
-                    &new,
-                    args.name.as_deref(),
-                ),
+                Archive::new(args.archive, &args.store).and_then(|archive| {
+                    let out = Archive::new(args.out, &args.store)?;
+                    cli::slots::add(&archive, &out, &args.open_with, &new, args.name.as_deref())
+                }),
             )
         }
         SlotsCommand::Remove(args) => {
@@ -626,13 +661,17 @@ fn slots(command: SlotsCommand) -> (bool, Result<cli::Report, exit::Failure>) {
             };
             (
                 args.json,
-                cli::slots::remove(&args.archive, &args.out, &args.open_with, &which),
+                Archive::new(args.archive, &args.store).and_then(|archive| {
+                    let out = Archive::new(args.out, &args.store)?;
+                    cli::slots::remove(&archive, &out, &args.open_with, &which)
+                }),
             )
         }
     }
 }
 
 fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
+    let out = Archive::new(args.out, &args.store)?;
     if args.mode == CreateMode::Pages {
         let selection = &args.selection;
         if selection.since.is_some() || selection.until.is_some() || selection.elements.is_some() {
@@ -642,7 +681,8 @@ fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
         }
         return cli::pages::create(&cli::pages::CreatePagesRequest {
             db: args.db,
-            out: args.out,
+            out,
+            replace: args.replace,
             write_for: args.write_for,
             sign_with: args.sign_with,
             writer: args.selection.request().writer(),
@@ -651,7 +691,8 @@ fn create(args: CreateArgs) -> Result<cli::Report, exit::Failure> {
     }
     cli::create(&cli::CreateRequest {
         db: args.db,
-        out: args.out,
+        out,
+        replace: args.replace,
         write_for: args.write_for,
         sign_with: args.sign_with,
         selection: args.selection.request(),

@@ -10,11 +10,10 @@ use keepsake::{Elements, Progress, WriterOptions};
 use keepsake_sqlite::CreateOptions;
 
 use super::exit::Failure;
+use super::location::Archive;
 use super::progress_bar::with_progress;
 use super::units::{TimeRange, bytes_human, duration_human, millis, time_human};
-use super::{
-    Counts, Report, Selection, create_failure, database_bytes, existing_file, refuse_existing,
-};
+use super::{Counts, Report, Selection, create_failure, database_bytes, existing_file};
 
 /// What goes into an archive and how it is written, as `create` and
 /// `estimate` are asked.
@@ -72,11 +71,19 @@ impl SelectionRequest {
     }
 }
 
+/// Why `create` refuses an existing archive, and what to do.
+pub(crate) const CREATE_REFUSES: &str =
+    "create never replaces an archive unless --replace is given";
+pub(crate) const CREATE_HINT: &str =
+    "choose another --out, give --replace, or move the old archive away first";
+
 /// What `keepsake create` was asked to do.
 #[derive(Debug)]
 pub struct CreateRequest {
     pub db: PathBuf,
-    pub out: PathBuf,
+    pub out: Archive,
+    /// Whether an existing archive at `out` may be replaced.
+    pub replace: bool,
     pub write_for: super::keys::WriteFor,
     pub sign_with: Option<PathBuf>,
     pub selection: SelectionRequest,
@@ -107,17 +114,15 @@ pub(crate) struct CreateJson<'a> {
 pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     request.selection.check()?;
     existing_file(&request.db, "database")?;
-    refuse_existing(
-        &request.out,
-        "create never replaces a file",
-        "choose another --out, or move the old file away first",
-    )?;
     let recipients = request.write_for.recipients()?;
     let signing_key = request
         .sign_with
         .as_deref()
         .map(super::keys::read_signing_key)
         .transpose()?;
+    let mut sink = request
+        .out
+        .sink(request.replace, CREATE_REFUSES, CREATE_HINT)?;
     let signer = signing_key.as_ref().map(|key| key.signer().to_string());
     let writer = request.selection.writer();
     // Only a hint: if it fails, the create below reports why.
@@ -135,7 +140,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let report = with_progress(!request.json, "creating the archive", |progress| {
         let mut options = request.selection.options(progress);
         options.writer.signing_key = signing_key.clone();
-        keepsake_sqlite::create_archive(&request.db, &request.out, &recipients, &options)
+        keepsake_sqlite::create_archive_to(&request.db, &mut sink, &recipients, &options)
     })
     .map_err(|error| create_failure(error, &request.out, &request.db))?;
     let elapsed = started.elapsed();
@@ -144,7 +149,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
     let database_bytes = database_bytes(&request.db);
     let mut human = format!(
         "created {}: {} from a {} database, in {}\n  selected  {}\n  records   {}\n  messages  {}\n  key slots {}\n  signature {}\n",
-        request.out.display(),
+        request.out,
         bytes_human(report.bytes),
         bytes_human(database_bytes),
         duration_human(elapsed),
@@ -168,7 +173,7 @@ pub fn create(request: &CreateRequest) -> Result<Report, Failure> {
         &CreateJson {
             ok: true,
             command: "create",
-            archive: request.out.to_string_lossy(),
+            archive: request.out.name(),
             archive_bytes: report.bytes,
             database: request.db.to_string_lossy(),
             database_bytes,

@@ -142,7 +142,8 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (summary, elapsed) = timed(|| summarize(&archive, &identities))?;
+    let archive = super::location::Archive::local(&archive);
+    let ((summary, _), elapsed) = timed(|| summarize(&archive, &identities))?;
     let listed = summary.trailer.as_ref().map(Counts::from);
     check(listed == Some(counts), || {
         format!("inspect lists {listed:?}, create wrote {counts:?}")

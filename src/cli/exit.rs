@@ -1,7 +1,7 @@
 //! Exit codes, and how a failure is told to a person (stderr) and to a
 //! program (`--json` on stdout).
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -157,7 +157,18 @@ pub fn classify(error: &Error, direction: Direction) -> (u8, &'static str, Optio
         Error::InvalidInput { .. } => (USAGE, "invalid_input", None),
         Error::ConversationInactive { .. } => (FAILURE, "conversation_inactive", None),
         Error::Cancelled => (FAILURE, "cancelled", None),
-        Error::Io(_) => (FAILURE, "io", None),
+        Error::Io(error) => match error.kind() {
+            ErrorKind::NotFound => (FAILURE, "not_found", None),
+            ErrorKind::PermissionDenied => (
+                FAILURE,
+                "access_denied",
+                Some(
+                    "for object storage, check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3) and that they may use this bucket",
+                ),
+            ),
+            ErrorKind::AlreadyExists => (FAILURE, "exists", None),
+            _ => (FAILURE, "io", None),
+        },
         Error::Database(_) => (FAILURE, "database", None),
         _ => (FAILURE, "other", None),
     }

@@ -11,9 +11,10 @@ use keepsake::crypto::signature::Signer;
 use keepsake_sqlite::{ImportOptions, ImportReport};
 
 use super::exit::{Direction, Failure};
+use super::location::{Archive, Fetched};
 use super::progress_bar::with_progress;
 use super::units::{duration_human, millis};
-use super::{Counts, Report, existing_file, import_counts, library_failure};
+use super::{Counts, Report, import_counts, library_failure};
 
 #[derive(Serialize)]
 pub(crate) struct ImportJson<'a> {
@@ -50,11 +51,11 @@ impl From<&ImportReport> for LeftOut {
 }
 
 /// An import's failure, with what was being done and the all-or-nothing hint.
-pub(crate) fn import_failure(error: keepsake::Error, archive: &Path, db: &Path) -> Failure {
+pub(crate) fn import_failure(error: keepsake::Error, archive: &Archive, db: &Path) -> Failure {
     library_failure(
         error,
         Direction::Reading,
-        format!("cannot import {} into {}", archive.display(), db.display()),
+        format!("cannot import {archive} into {}", db.display()),
     )
     .hint(format!(
         "nothing was imported into {}: an import is all or nothing",
@@ -62,21 +63,23 @@ pub(crate) fn import_failure(error: keepsake::Error, archive: &Path, db: &Path) 
     ))
 }
 
-/// Imports an archive; shared with the demo.
+/// Imports an archive as it is read or downloaded; shared with the demo.
 pub(crate) fn import_archive(
-    archive: &Path,
+    archive: &Archive,
     db: &Path,
     identities: &[Identity],
     trusted_signer: Option<Signer>,
     show: bool,
 ) -> Result<ImportReport, Failure> {
-    existing_file(archive, "archive")?;
+    let (totals, identities) =
+        archive.open_once(identities, |error| import_failure(error, archive, db))?;
+    let source = archive.stream()?;
     with_progress(show, "importing the archive", |progress| {
         let options = ImportOptions {
             progress: progress.clone(),
             trusted_signer,
         };
-        keepsake_sqlite::import_archive_with(archive, identities, db, &options)
+        keepsake_sqlite::import_archive_from(source, &identities, db, &options, totals)
     })
     .map_err(|error| import_failure(error, archive, db))
 }
@@ -97,12 +100,15 @@ pub(crate) struct PartialImportJson<'a> {
     pub(crate) signer: Option<String>,
     /// Whether the writer is known (spec §11.3).
     pub(crate) sender_authenticated: bool,
+    pub(crate) archive_bytes: u64,
+    /// What the ranged reads fetched of the archive.
+    pub(crate) bytes_fetched: u64,
     pub(crate) elapsed_ms: u64,
 }
 
 /// `keepsake import`: the whole archive, or the part `selection` takes.
 pub fn import(
-    archive: &Path,
+    archive: &Archive,
     db: &Path,
     open_with: &super::keys::OpenWith,
     selection: &keepsake::Selection,
@@ -121,21 +127,22 @@ pub fn import(
             "--since must be earlier than --until: --since is inclusive and --until exclusive",
         ));
     }
-    existing_file(archive, "archive")?;
+    let mut source = archive.ranged()?;
     let started = Instant::now();
     let report = with_progress(!json, "importing part of the archive", |progress| {
         let options = ImportOptions {
             progress: progress.clone(),
             trusted_signer: trusted,
         };
-        keepsake_sqlite::import_selected(archive, &identities, db, selection, &options)
+        keepsake_sqlite::import_selected_from(&mut source, &identities, db, selection, &options)
     })
     .map_err(|error| import_failure(error, archive, db))?;
     let elapsed = started.elapsed();
+    let fetched = Fetched::of(&mut source);
     let (inserted, skipped) = import_counts(&report.import);
     let mut human = format!(
         "imported part of {} into {} in {}\n",
-        archive.display(),
+        archive,
         db.display(),
         duration_human(elapsed)
     );
@@ -153,12 +160,13 @@ pub fn import(
             report.seek.chunks_total
         ));
     }
+    human.push_str(&format!("{}\n", fetched.human()));
     Report::new(
         human,
         &PartialImportJson {
             ok: true,
             command: "import",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             database: db.to_string_lossy(),
             inserted,
             skipped,
@@ -173,6 +181,8 @@ pub fn import(
                 .signer()
                 .map(|signer| signer.to_string()),
             sender_authenticated,
+            archive_bytes: fetched.archive_bytes,
+            bytes_fetched: fetched.bytes,
             elapsed_ms: millis(elapsed),
         },
     )
@@ -236,7 +246,7 @@ pub(crate) fn left_out_human(report: &ImportReport) -> String {
 
 /// `keepsake import` of a whole archive.
 pub(crate) fn import_all(
-    archive: &Path,
+    archive: &Archive,
     db: &Path,
     identities: &[Identity],
     trusted_signer: Option<Signer>,
@@ -248,7 +258,7 @@ pub(crate) fn import_all(
     let (inserted, skipped) = import_counts(&report);
     let mut human = format!(
         "imported {} into {} in {}\n",
-        archive.display(),
+        archive,
         db.display(),
         duration_human(elapsed)
     );
@@ -263,7 +273,7 @@ pub(crate) fn import_all(
         &ImportJson {
             ok: true,
             command: "import",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             database: db.to_string_lossy(),
             inserted,
             skipped,

@@ -2,7 +2,6 @@
 //! and whether all of it reads.
 
 use std::borrow::Cow;
-use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -11,9 +10,10 @@ use keepsake::{ArchiveMode, ArchiveSummary, Identity, SignatureStatus};
 use keepsake_sqlite::VerifyReport;
 
 use super::exit::{Direction, Failure};
+use super::location::{Archive, Fetched};
 use super::progress_bar::with_progress;
 use super::units::{TimeRange, bytes_human, duration_human, millis, rfc3339, time_human};
-use super::{Counts, Report, Selection, existing_file, library_failure, mode_name};
+use super::{Counts, Report, Selection, library_failure, mode_name};
 
 #[derive(Serialize)]
 pub(crate) struct InspectJson<'a> {
@@ -21,6 +21,8 @@ pub(crate) struct InspectJson<'a> {
     pub(crate) command: &'static str,
     pub(crate) archive: Cow<'a, str>,
     pub(crate) archive_bytes: u64,
+    /// What reading the summary fetched of the archive.
+    pub(crate) bytes_fetched: u64,
     pub(crate) format_version: u16,
     pub(crate) key_slots: usize,
     pub(crate) mode: &'static str,
@@ -61,25 +63,18 @@ fn opened_human(opened_with: keepsake::OpenedWith) -> &'static str {
     }
 }
 
-/// Reads an archive's summary; shared with the demo.
+/// Reads an archive's summary from a few ranged reads; shared with the demo.
 pub(crate) fn summarize(
-    archive: &Path,
+    archive: &Archive,
     identities: &[Identity],
-) -> Result<ArchiveSummary, Failure> {
-    existing_file(archive, "archive")?;
-    keepsake_sqlite::archive_metadata(archive, identities).map_err(|error| {
-        library_failure(
-            error,
-            Direction::Reading,
-            format!("cannot read {}", archive.display()),
-        )
-    })
+) -> Result<(ArchiveSummary, Fetched), Failure> {
+    archive.summary(identities)
 }
 
 /// `keepsake inspect`.
-pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Report, Failure> {
+pub fn inspect(archive: &Archive, open_with: &super::keys::OpenWith) -> Result<Report, Failure> {
     let identities = open_with.identities()?;
-    let summary = summarize(archive, &identities)?;
+    let (summary, fetched) = summarize(archive, &identities)?;
     let metadata = &summary.metadata;
     let selection = Selection::of(metadata);
     let trailer = summary.trailer.as_ref();
@@ -89,7 +84,7 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
         "archive   {}: {}, format version {}, {} key slot{}\n\
          created   {} by {}\n\
          selected  {}\n",
-        archive.display(),
+        archive,
         bytes_human(summary.archive_bytes),
         summary.format_version,
         summary.key_slots,
@@ -142,16 +137,18 @@ pub fn inspect(archive: &Path, open_with: &super::keys::OpenWith) -> Result<Repo
     let (salvage_human, salvaged_from) =
         super::salvage::salvaged_from(summary.salvage.as_ref().map(Option::as_ref));
     human.push_str(&salvage_human);
-    human.push_str(
-        "(read from the header and the final chunk; `keepsake verify` checks every chunk)\n",
-    );
+    human.push_str(&format!(
+        "(read from the header and the final chunk: {}; `keepsake verify` checks every chunk)\n",
+        fetched.human()
+    ));
     Report::new(
         human,
         &InspectJson {
             ok: true,
             command: "inspect",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             archive_bytes: summary.archive_bytes,
+            bytes_fetched: fetched.bytes,
             format_version: summary.format_version,
             key_slots: summary.key_slots,
             mode: mode_name(metadata.mode),
@@ -202,28 +199,30 @@ pub(crate) struct VerifyJson<'a> {
     pub(crate) elapsed_ms: u64,
 }
 
-/// Decodes a whole archive; shared with the demo.
+/// Decodes a whole archive as it is read or downloaded; shared with the demo.
 pub(crate) fn verify_archive(
-    archive: &Path,
+    archive: &Archive,
     identities: &[Identity],
     show: bool,
 ) -> Result<VerifyReport, Failure> {
-    existing_file(archive, "archive")?;
-    with_progress(show, "verifying the archive", |progress| {
-        keepsake_sqlite::verify_archive_with(archive, identities, progress)
-    })
-    .map_err(|error| {
+    let failure = |error| {
         library_failure(
             error,
             Direction::Reading,
-            format!("cannot verify {}", archive.display()),
+            format!("cannot verify {archive}"),
         )
+    };
+    let (totals, identities) = archive.open_once(identities, failure)?;
+    let source = archive.stream()?;
+    with_progress(show, "verifying the archive", |progress| {
+        keepsake_sqlite::verify_archive_from(source, &identities, progress, totals)
     })
+    .map_err(failure)
 }
 
 /// `keepsake verify`.
 pub fn verify(
-    archive: &Path,
+    archive: &Archive,
     open_with: &super::keys::OpenWith,
     trusted_signer: Option<&str>,
     json: bool,
@@ -235,9 +234,7 @@ pub fn verify(
     let elapsed = started.elapsed();
     if let Some(trusted) = &trusted {
         keepsake::crypto::signature::require_signer(&report.signature, trusted).map_err(
-            |error| {
-                library_failure(error, Direction::Reading, String::new()).context(archive.display())
-            },
+            |error| library_failure(error, Direction::Reading, String::new()).context(archive),
         )?;
     }
     let counts = Counts::from(&report.trailer);
@@ -245,7 +242,7 @@ pub fn verify(
         super::keys::check_sender(report.opened_with, &report.signature, trusted.as_ref());
     let mut human = format!(
         "{} is intact: {} chunks ({}) authenticated in {}\n  signature {}\n  opened    with {}{}\n",
-        archive.display(),
+        archive,
         report.chunks,
         bytes_human(report.bytes),
         duration_human(elapsed),
@@ -279,7 +276,7 @@ pub fn verify(
         &VerifyJson {
             ok: true,
             command: "verify",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             archive_bytes: report.bytes,
             chunks: report.chunks,
             plaintext_bytes: report.trailer.plaintext_bytes,

@@ -11,6 +11,7 @@ mod import;
 mod inspect;
 mod keygen;
 pub mod keys;
+pub mod location;
 pub mod pages;
 pub mod progress_bar;
 pub mod rekey;
@@ -338,8 +339,15 @@ fn refuse_existing(path: &Path, what: &str, hint: &str) -> Result<(), Failure> {
 
 /// Adds context to an error that does not name the file it concerns.
 fn library_failure(error: keepsake::Error, direction: Direction, context: String) -> Failure {
+    // Storage errors name their object and what was being done already.
+    let named = matches!(&error, keepsake::Error::Io(io) if keepsake_store::is_store_error(io));
     let failure = Failure::library(error, direction);
-    if matches!(failure.kind, "io" | "database") {
+    if !named
+        && matches!(
+            failure.kind,
+            "io" | "database" | "not_found" | "access_denied" | "exists"
+        )
+    {
         failure.context(context)
     } else {
         failure
@@ -347,10 +355,10 @@ fn library_failure(error: keepsake::Error, direction: Direction, context: String
 }
 
 /// A failed create of `out` from `db`, in either mode.
-fn create_failure(error: keepsake::Error, out: &Path, db: &Path) -> Failure {
+fn create_failure(error: keepsake::Error, out: &location::Archive, db: &Path) -> Failure {
     library_failure(
         error,
         Direction::Writing,
-        format!("cannot create {} from {}", out.display(), db.display()),
+        format!("cannot create {out} from {}", db.display()),
     )
 }

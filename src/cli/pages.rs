@@ -11,7 +11,9 @@ use keepsake::{ArchiveMode, WriterOptions};
 
 use keepsake_sqlite::{PageArchiveOptions, RestoreOptions};
 
+use super::create::{CREATE_HINT, CREATE_REFUSES};
 use super::exit::{Direction, Failure};
+use super::location::Archive;
 use super::progress_bar::with_progress_of;
 use super::units::{bytes_human, duration_human, millis};
 use super::{
@@ -22,7 +24,9 @@ use super::{
 #[derive(Debug)]
 pub struct CreatePagesRequest {
     pub db: PathBuf,
-    pub out: PathBuf,
+    pub out: Archive,
+    /// Whether an existing archive at `out` may be replaced.
+    pub replace: bool,
     pub write_for: super::keys::WriteFor,
     pub sign_with: Option<PathBuf>,
     pub writer: WriterOptions,
@@ -49,17 +53,15 @@ struct CreatePagesJson<'a> {
 /// `keepsake create --mode pages`.
 pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
     existing_file(&request.db, "database")?;
-    refuse_existing(
-        &request.out,
-        "create never replaces a file",
-        "choose another --out, or move the old file away first",
-    )?;
     let recipients = request.write_for.recipients()?;
     let signing_key = request
         .sign_with
         .as_deref()
         .map(super::keys::read_signing_key)
         .transpose()?;
+    let mut sink = request
+        .out
+        .sink(request.replace, CREATE_REFUSES, CREATE_HINT)?;
     let started = Instant::now();
     let report = with_progress_of(
         !request.json,
@@ -72,7 +74,7 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
                 writer,
                 progress: progress.clone(),
             };
-            keepsake_sqlite::create_page_archive(&request.db, &request.out, &recipients, &options)
+            keepsake_sqlite::create_page_archive_to(&request.db, &mut sink, &recipients, &options)
         },
     )
     .map_err(|error| create_failure(error, &request.out, &request.db))?;
@@ -80,7 +82,7 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
     let database_bytes = database_bytes(&request.db);
     let human = format!(
         "created {}: {} from a {} database, in {}\n  mode      pages: a snapshot of the whole database\n  pages     {} of {} ({} bytes each; free pages left out)\n",
-        request.out.display(),
+        request.out,
         bytes_human(report.bytes),
         bytes_human(database_bytes),
         duration_human(elapsed),
@@ -94,7 +96,7 @@ pub fn create(request: &CreatePagesRequest) -> Result<Report, Failure> {
             ok: true,
             command: "create",
             mode: "pages",
-            archive: request.out.to_string_lossy(),
+            archive: request.out.name(),
             archive_bytes: report.bytes,
             database: request.db.to_string_lossy(),
             database_bytes,
@@ -131,7 +133,7 @@ struct RestoreJson<'a> {
 /// What `keepsake restore` was asked to do.
 #[derive(Debug)]
 pub struct RestoreRequest {
-    pub archive: PathBuf,
+    pub archive: Archive,
     pub out: PathBuf,
     pub open_with: super::keys::OpenWith,
     pub trusted_signer: Option<String>,
@@ -149,8 +151,8 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
         json,
         ..
     } = request;
-    let (archive, out, json) = (archive.as_path(), out.as_path(), *json);
-    existing_file(archive, "archive")?;
+    let (out, json) = (out.as_path(), *json);
+    archive.check_readable()?;
     refuse_existing(
         out,
         "restore only writes a new database",
@@ -163,9 +165,18 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
         .transpose()?;
     let identities = open_with.identities()?;
     let started = Instant::now();
+    let (totals, identities) = archive.open_once(&identities, |error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot restore {archive} into {}", out.display()),
+        )
+        .hint(format!("nothing was written to {}", out.display()))
+    })?;
+    let source = archive.stream()?;
     let report = with_progress_of(!json, "restoring the database", "pages", |progress| {
-        keepsake_sqlite::restore_database(
-            archive,
+        keepsake_sqlite::restore_database_from(
+            source,
             &identities,
             out,
             &RestoreOptions {
@@ -174,24 +185,24 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
                 keep_triggers_and_views: request.keep_triggers_and_views,
                 full_check: request.full_check,
             },
+            totals,
         )
     })
     .map_err(|error| {
         // Only a mode mismatch is worth a second look at the header.
         let records = matches!(error, keepsake::Error::InvalidInput { .. })
             && matches!(
-                keepsake_sqlite::archive_metadata(archive, &identities),
-                Ok(summary) if summary.metadata.mode == ArchiveMode::Records
+                archive.summary(&identities),
+                Ok((summary, _)) if summary.metadata.mode == ArchiveMode::Records
             );
         let failure = library_failure(
             error,
             Direction::Reading,
-            format!("cannot restore {} into {}", archive.display(), out.display()),
+            format!("cannot restore {archive} into {}", out.display()),
         );
         if records {
             failure.hint(format!(
-                "this is a records archive: add its records to a database with `keepsake import {} --db DB`",
-                archive.display()
+                "this is a records archive: add its records to a database with `keepsake import {archive} --db DB`"
             ))
         } else {
             failure.hint(format!("nothing was written to {}", out.display()))
@@ -210,7 +221,7 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
     };
     let mut human = format!(
         "restored {} into {} ({}) in {}\n  pages     {} of {} ({} bytes each), SQLite's {check} ok\n  signature {}{}\n",
-        archive.display(),
+        archive,
         out.display(),
         bytes_human(report.bytes),
         duration_human(elapsed),
@@ -241,7 +252,7 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
         &RestoreJson {
             ok: true,
             command: "restore",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             database: out.to_string_lossy(),
             database_bytes: report.bytes,
             page_size: report.page_size,

@@ -4,13 +4,16 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use keepsake::storage::write_then_commit;
+
 use serde::Serialize;
 
 use keepsake::salvage::{LostChunk, SalvageReport};
 
 use super::exit::{Direction, Failure, SALVAGED_WITH_LOSS};
+use super::location::Archive;
 use super::units::TimeRange;
-use super::{Counts, Report, existing_file, library_failure, read_key, refuse_existing};
+use super::{Counts, Report, library_failure, read_key};
 
 #[derive(Serialize)]
 struct SalvageJson<'a> {
@@ -85,21 +88,22 @@ fn lost_line(lost: &LostChunk) -> String {
 }
 
 /// `keepsake salvage`.
-pub fn salvage(archive: &Path, out: &Path, key_file: &Path) -> Result<Report, Failure> {
+pub fn salvage(archive: &Archive, out: &Archive, key_file: &Path) -> Result<Report, Failure> {
     let key = read_key(key_file)?;
-    existing_file(archive, "archive")?;
-    refuse_existing(out, "output archive", "choose another --out")?;
-    let report: SalvageReport =
-        keepsake::salvage_archive(archive, &[keepsake::Identity::RawKey(key)], out).map_err(
-            |error| {
-                library_failure(
-                    error,
-                    Direction::Reading,
-                    format!("cannot salvage {}", archive.display()),
-                )
-                .hint(format!("nothing was written to {}", out.display()))
-            },
-        )?;
+    let mut source = archive.ranged()?;
+    let mut sink = out.sink(false, "output archive", "choose another --out")?;
+    let identities = [keepsake::Identity::RawKey(key.clone())];
+    let report: SalvageReport = write_then_commit(&mut sink, |sink| {
+        Ok(keepsake::salvage(&mut source, &identities, &key, sink)?.1)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot salvage {archive}"),
+        )
+        .hint(format!("nothing was written to {out}"))
+    })?;
     let written = Counts {
         conversations: report.written.conversations,
         messages: report.written.messages,
@@ -108,8 +112,8 @@ pub fn salvage(archive: &Path, out: &Path, key_file: &Path) -> Result<Report, Fa
     let complete = report.is_complete();
     let mut human = format!(
         "salvaged {} into {}: {}\n{} chunks recovered{}\n",
-        archive.display(),
-        out.display(),
+        archive,
+        out,
         written.human(),
         report.chunks_recovered,
         report
@@ -150,8 +154,8 @@ pub fn salvage(archive: &Path, out: &Path, key_file: &Path) -> Result<Report, Fa
         &SalvageJson {
             ok: true,
             command: "salvage",
-            archive: archive.to_string_lossy(),
-            out: out.to_string_lossy(),
+            archive: archive.name(),
+            out: out.name(),
             complete,
             chunks_recovered: report.chunks_recovered,
             chunks_expected: report.chunks_expected,
@@ -167,8 +171,7 @@ pub fn salvage(archive: &Path, out: &Path, key_file: &Path) -> Result<Report, Fa
         report_out.flag = Some((
             SALVAGED_WITH_LOSS,
             format!(
-                "{} was written, but some of the damaged archive's content could not be recovered",
-                out.display()
+                "{out} was written, but some of the damaged archive's content could not be recovered"
             ),
         ));
     }

@@ -2,7 +2,8 @@
 //! without re-encrypting it (spec §4.6).
 
 use std::borrow::Cow;
-use std::path::Path;
+
+use keepsake::storage::write_then_commit;
 
 use serde::Serialize;
 
@@ -10,7 +11,8 @@ use keepsake::{Argon2Params, Recipient, SlotSelector};
 
 use super::exit::{Direction, Failure};
 use super::keys::{OpenWith, parse_recipient, passphrase_from_env};
-use super::{Report, existing_file, library_failure, refuse_existing};
+use super::location::Archive;
+use super::{Report, library_failure};
 
 /// The one slot `slots add` adds.
 #[derive(Debug)]
@@ -37,17 +39,14 @@ struct ListJson<'a> {
 }
 
 /// `keepsake slots list`.
-pub fn list(archive: &Path, open_with: &OpenWith) -> Result<Report, Failure> {
+pub fn list(archive: &Archive, open_with: &OpenWith) -> Result<Report, Failure> {
     let identities = open_with.identities()?;
-    existing_file(archive, "archive")?;
-    let slots = keepsake::list_slots(archive, &identities).map_err(|error| {
-        library_failure(
-            error,
-            Direction::Reading,
-            format!("cannot read {}", archive.display()),
-        )
+    // The header only: a ranged read, not the whole archive.
+    let source = archive.ranged()?;
+    let slots = keepsake::read_slots(source, &identities).map_err(|error| {
+        library_failure(error, Direction::Reading, format!("cannot read {archive}"))
     })?;
-    let mut human = format!("{} has {} key slots\n", archive.display(), slots.len());
+    let mut human = format!("{archive} has {} key slots\n", slots.len());
     human.push_str("  index  kind        name\n");
     for slot in &slots {
         let kind = if slot.kind_name() == "unknown" {
@@ -65,7 +64,7 @@ pub fn list(archive: &Path, open_with: &OpenWith) -> Result<Report, Failure> {
         &ListJson {
             ok: true,
             command: "slots list",
-            archive: archive.to_string_lossy(),
+            archive: archive.name(),
             slots: slots
                 .iter()
                 .map(|slot| SlotJson {
@@ -98,16 +97,14 @@ const NOT_A_REVOCATION: &str = "this does not revoke the removed key: the file k
 
 fn edited(
     command: &'static str,
-    archive: &Path,
-    out: &Path,
+    archive: &Archive,
+    out: &Archive,
     key_slots: usize,
     done: &str,
 ) -> Result<Report, Failure> {
     let mut human = format!(
-        "wrote {}: {done}; it now has {key_slots} key slots\n\
-         (the original {} is unchanged)\n",
-        out.display(),
-        archive.display()
+        "wrote {out}: {done}; it now has {key_slots} key slots\n\
+         (the original {archive} is unchanged)\n"
     );
     if command == "slots remove" {
         human.push_str(NOT_A_REVOCATION);
@@ -117,32 +114,50 @@ fn edited(
         &EditJson {
             ok: true,
             command,
-            archive: archive.to_string_lossy(),
-            out: out.to_string_lossy(),
+            archive: archive.name(),
+            out: out.name(),
             key_slots,
             revokes: false,
         },
     )
 }
 
-fn check_paths(archive: &Path, out: &Path) -> Result<(), Failure> {
-    existing_file(archive, "archive")?;
-    refuse_existing(
-        out,
+/// Copies `archive` to a new archive at `out` with its slot table changed:
+/// the header rewritten, the body streamed through untouched.
+fn edit(
+    archive: &Archive,
+    out: &Archive,
+    identities: &[keepsake::Identity],
+    change: &keepsake::SlotChange,
+    what: &str,
+) -> Result<Vec<keepsake::SlotInfo>, Failure> {
+    let mut sink = out.sink(
+        false,
         "slots never replaces a file",
         "choose another --out; replace the old archive yourself once the new one is checked",
-    )
+    )?;
+    let source = archive.stream()?;
+    write_then_commit(&mut sink, |sink| {
+        Ok(keepsake::edit_slots(source, identities, change, sink)?.1)
+    })
+    .map_err(|error| {
+        library_failure(
+            error,
+            Direction::Reading,
+            format!("cannot {what} {archive}"),
+        )
+    })
 }
 
 /// `keepsake slots add`.
 pub fn add(
-    archive: &Path,
-    out: &Path,
+    archive: &Archive,
+    out: &Archive,
     open_with: &OpenWith,
     new: &NewSlot,
     name: Option<&str>,
 ) -> Result<Report, Failure> {
-    check_paths(archive, out)?;
+    archive.check_readable()?;
     let identities = open_with.identities()?;
     let recipient = match new {
         NewSlot::KeyFile(path) => Recipient::raw_key(super::keys::read_new_key(path)?),
@@ -152,32 +167,22 @@ pub fn add(
         NewSlot::Recipient(text) => Recipient::x25519(parse_recipient(text)?),
     }
     .named(name.unwrap_or_default());
-    let slots = keepsake::add_slot(archive, out, &identities, &recipient).map_err(|error| {
-        library_failure(
-            error,
-            Direction::Reading,
-            format!("cannot add a slot to {}", archive.display()),
-        )
-    })?;
+    let change = keepsake::SlotChange::Add(recipient);
+    let slots = edit(archive, out, &identities, &change, "add a slot to")?;
     edited("slots add", archive, out, slots.len(), "added a key slot")
 }
 
 /// `keepsake slots remove`.
 pub fn remove(
-    archive: &Path,
-    out: &Path,
+    archive: &Archive,
+    out: &Archive,
     open_with: &OpenWith,
     which: &SlotSelector,
 ) -> Result<Report, Failure> {
-    check_paths(archive, out)?;
+    archive.check_readable()?;
     let identities = open_with.identities()?;
-    let slots = keepsake::remove_slot(archive, out, &identities, which).map_err(|error| {
-        library_failure(
-            error,
-            Direction::Reading,
-            format!("cannot remove a slot from {}", archive.display()),
-        )
-    })?;
+    let change = keepsake::SlotChange::Remove(which.clone());
+    let slots = edit(archive, out, &identities, &change, "remove a slot from")?;
     let what = match which {
         SlotSelector::Index(index) => format!("removed key slot {index}"),
         SlotSelector::Name(name) => format!("removed the key slot named {name:?}"),

@@ -1,17 +1,17 @@
 //! Creating a records archive from a database in the reference schema, as one
 //! consistent snapshot.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use rusqlite::{Connection, ToSql};
 
-use keepsake::atomic::PendingFile;
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Elements};
 use keepsake::crypto::Recipient;
 use keepsake::error::{Error, Result};
 use keepsake::format::Trailer;
 use keepsake::progress::{Phase, Progress, Tracker};
+use keepsake::storage::{ArchiveSink, CountingWriter, FileSink, WriteMode, write_then_commit};
 use keepsake::stream::writer::{ArchiveWriter, WriterOptions};
 
 use crate::DbResult;
@@ -247,21 +247,44 @@ pub fn create_archive<R: Clone + Into<Recipient>>(
     options: &CreateOptions,
 ) -> Result<CreateReport> {
     options.validate()?;
-    let mut pending = PendingFile::beside(archive)?;
-    let mut conn = open_source(db)?;
+    let mut sink = FileSink::create(archive, WriteMode::CreateNew)?;
+    create_archive_to(db, &mut sink, recipients, options)
+}
+
+/// As [`create_archive`], into any [`ArchiveSink`]: a file, a multipart
+/// upload, an app's own storage. The sink is committed once the archive is
+/// whole, and aborted on any error or cancellation, so nothing appears under
+/// its name unless it is a whole archive.
+pub fn create_archive_to<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &CreateOptions,
+) -> Result<CreateReport> {
     let mut tracker = options.progress.track(Phase::Create);
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, trailer) = write_archive(&mut conn, sink, recipients, options, &mut tracker)?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    let bytes = file.metadata()?.len();
-    // The last chance to cancel: after the rename the archive exists.
+    let report = write_then_commit(sink, |sink| {
+        write_records_archive(db, sink, recipients, options, &mut tracker)
+    })?;
+    // Finished only once the archive is there.
+    tracker.finish();
+    Ok(report)
+}
+
+fn write_records_archive<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &CreateOptions,
+    tracker: &mut Tracker,
+) -> Result<CreateReport> {
+    options.validate()?;
+    let mut conn = open_source(db)?;
+    let counted = CountingWriter::new(sink);
+    let (counted, trailer) = write_archive(&mut conn, counted, recipients, options, tracker)?;
+    let bytes = counted.written();
+    // The last chance to cancel: after the commit the archive exists.
     let records = trailer.conversations + trailer.messages + trailer.consent;
     tracker.update(bytes, records, trailer.chunk_count + 1)?;
-    pending.persist(archive)?;
-    tracker.finish();
     Ok(CreateReport {
         bytes,
         conversations: trailer.conversations,

@@ -17,18 +17,19 @@ mod schema;
 pub mod snapshot;
 mod window;
 
-pub use create::{CreateOptions, CreateReport, create_archive};
+pub use create::{CreateOptions, CreateReport, create_archive, create_archive_to};
 pub use estimate::{SizeEstimate, estimate_archive};
 pub use import::{
     CONSENT_CLOCK_SKEW_NS, ImportOptions, ImportReport, KindCounts, PartialImportReport,
-    VerifyReport, archive_metadata, import_archive, import_archive_with, import_selected,
-    verify_archive, verify_archive_with,
+    ReadTotals, VerifyReport, archive_metadata, import_archive, import_archive_from,
+    import_archive_with, import_selected, import_selected_from, plan_full_read, verify_archive,
+    verify_archive_from, verify_archive_with,
 };
 pub use rows::{insert_message, is_active};
 pub use schema::{REFERENCE_SCHEMA, open_database};
 pub use snapshot::{
     PageArchiveOptions, PageArchiveReport, RestoreOptions, RestoreReport, create_page_archive,
-    estimate_page_archive, restore_database,
+    create_page_archive_to, estimate_page_archive, restore_database, restore_database_from,
 };
 
 /// Turns the database library's errors into [`keepsake::Error::Database`].

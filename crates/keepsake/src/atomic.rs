@@ -27,6 +27,12 @@ impl PendingFile {
                 destination.display()
             )));
         }
+        Self::in_directory_of(destination)
+    }
+
+    /// Creates the temporary file in the directory of `destination`, whether
+    /// or not something is there already.
+    pub fn in_directory_of(destination: &Path) -> Result<PendingFile> {
         let directory = match destination.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
             _ => PathBuf::from("."),
@@ -44,12 +50,44 @@ impl PendingFile {
         self.temp
             .persist_noclobber(destination)
             .map_err(|error| Error::Io(error.error))?;
+        Self::sync_directory(&self.directory);
+        Ok(())
+    }
+
+    /// Renames the complete, synced file to `destination`, replacing what is
+    /// there in one step, and makes the rename durable.
+    pub fn persist_replacing(self, destination: &Path) -> Result<()> {
+        self.temp
+            .persist(destination)
+            .map_err(|error| Error::Io(error.error))?;
+        Self::sync_directory(&self.directory);
+        Ok(())
+    }
+
+    fn sync_directory(directory: &Path) {
         // Best effort: some platforms cannot open a directory, and by now the
         // file is complete under its final name.
-        if let Ok(handle) = File::open(&self.directory) {
+        if let Ok(handle) = File::open(directory) {
             let _ = handle.sync_all();
         }
-        Ok(())
+    }
+}
+
+impl Write for PendingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.temp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+impl std::fmt::Debug for PendingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFile")
+            .field("temp", &self.temp.path())
+            .finish_non_exhaustive()
     }
 }
 

@@ -16,7 +16,9 @@
 //! - [`seek`]: random access through the seek index, and partial reads
 //!   (§6.5.4); [`edit`]: key slot editing (§4.6); [`rekey`]: a copy under a
 //!   new file key, which revokes (§11.3); [`salvage`]: recovery of damaged
-//!   archives (§7.4, §6.7).
+//!   archives (§7.4, §6.7);
+//! - [`storage`]: what a storage back end implements — a sink that commits
+//!   or aborts a new archive, and ranged reads of an existing one.
 //!
 //! [`json`] defines the JSON form of records, metadata and trailers that
 //! other languages exchange (`test-vectors/README.md`).
@@ -37,6 +39,7 @@ pub mod progress;
 pub mod rekey;
 pub mod salvage;
 pub mod seek;
+pub mod storage;
 pub mod stream;
 
 #[cfg(feature = "fs")]
@@ -65,6 +68,9 @@ pub use salvage::salvage_archive;
 pub use salvage::{SalvageReport, salvage};
 pub use seek::select::Selection;
 pub use seek::{SeekReport, SeekableArchive};
+#[cfg(feature = "fs")]
+pub use storage::FileSink;
+pub use storage::{ArchiveSink, RangeRead, RangeReader, WriteMode};
 pub use stream::decoder::{Decoder, Event};
 pub use stream::reader::{ArchiveReader, ArchiveSummary, Item, read_summary};
 pub use stream::writer::{ArchiveWriter, WriterOptions};

@@ -3,7 +3,7 @@
 //! of it.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode};
@@ -68,11 +68,21 @@ pub fn verify_archive_with(
     identities: &[Identity],
     progress: &Progress,
 ) -> Result<VerifyReport> {
-    let (mut tracker, identities, _) =
-        reading_tracker(archive, identities, progress, Phase::Verify)?;
+    let (totals, identities) = open_once(archive, identities)?;
+    verify_archive_from(File::open(archive)?, &identities, progress, totals)
+}
+
+/// As [`verify_archive_with`], from any byte stream (a download, a pipe),
+/// reporting progress against `totals` when the caller knows them.
+pub fn verify_archive_from(
+    source: impl Read,
+    identities: &[Identity],
+    progress: &Progress,
+    totals: ReadTotals,
+) -> Result<VerifyReport> {
+    let mut tracker = totals.tracker(progress, Phase::Verify);
     // Checks every record as an import would, without building them.
-    let mut reader =
-        ArchiveReader::checking_only(File::open(archive)?, &identities, Limits::default())?;
+    let mut reader = ArchiveReader::checking_only(source, identities, Limits::default())?;
     // Records, or pages in a pages archive.
     let mut records = 0;
     while let Some(checked) = reader.check_next()? {
@@ -97,24 +107,63 @@ pub fn verify_archive_with(
     })
 }
 
-/// A tracker for reading `archive`, with its size and, when its trailer can
-/// be read from the end of the file, its record count (or page count) as
-/// totals; the identities for the full read; and that trailer, authenticated. Once the summary has opened
-/// the header, the full read opens it with the recovered file key, so a
-/// passphrase archive costs one Argon2id run per slot tried and command
-/// (spec §4.5.1). An error from the key slots is returned at once: the full
-/// read would only repeat the work to meet it again.
-pub(crate) fn reading_tracker(
+/// What a reader knows of an archive before reading it through, for the
+/// totals its progress events report against: from the archive's summary
+/// ([`ReadTotals::of`]), or nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadTotals {
+    /// The archive's length in bytes.
+    pub bytes: Option<u64>,
+    /// Its records (or, in a pages archive, pages), from its trailer.
+    pub records: Option<u64>,
+}
+
+impl ReadTotals {
+    /// The totals a summary (header, metadata and trailer) gives.
+    pub fn of(summary: &ArchiveSummary) -> Self {
+        ReadTotals {
+            bytes: Some(summary.archive_bytes),
+            records: summary.trailer.as_ref().map(|trailer| {
+                trailer.conversations + trailer.messages + trailer.consent + trailer.pages
+            }),
+        }
+    }
+
+    fn tracker(self, progress: &Progress, phase: Phase) -> Tracker {
+        let mut tracker = progress.track(phase);
+        tracker.set_totals(self.bytes, self.records);
+        tracker
+    }
+}
+
+/// Opens the archive file at `archive` once, through its summary: see
+/// [`plan_full_read`].
+pub(crate) fn open_once(
     archive: &Path,
     identities: &[Identity],
-    progress: &Progress,
-    phase: Phase,
-) -> Result<(Tracker, Vec<Identity>, Option<Trailer>)> {
-    let mut tracker = progress.track(phase);
-    let summary = match archive_metadata(archive, identities) {
-        Ok(summary) => Some(summary),
+) -> Result<(ReadTotals, Vec<Identity>)> {
+    plan_full_read(archive_metadata(archive, identities), identities)
+}
+
+/// What a full read of an archive needs once its summary has been read (or
+/// has failed): the totals its progress reports against, and the identities
+/// to open it with. Once the summary has opened the header, the full read
+/// opens it with the recovered file key, so a passphrase archive costs one
+/// Argon2id run per slot tried and command (spec §4.5.1). An error from the
+/// key slots is returned at once: the full read would only repeat the work
+/// to meet it again. Damage past the header leaves the totals unknown and
+/// the full read to find and report it exactly.
+pub fn plan_full_read(
+    summary: Result<ArchiveSummary>,
+    identities: &[Identity],
+) -> Result<(ReadTotals, Vec<Identity>)> {
+    match summary {
+        Ok(summary) => Ok((
+            ReadTotals::of(&summary),
+            vec![Identity::Opened(summary.opened.clone())],
+        )),
         Err(error @ (Error::WrongKey | Error::NoSupportedSlot | Error::HeaderCorrupt { .. })) => {
-            return Err(error);
+            Err(error)
         }
         Err(
             error @ Error::LimitExceeded {
@@ -125,25 +174,9 @@ pub(crate) fn reading_tracker(
                     | Limit::PassphraseSlots,
                 ..
             },
-        ) => return Err(error),
-        // Damage past the header: the full read finds and reports it exactly.
-        Err(_) => None,
-    };
-    let trailer = summary.as_ref().and_then(|summary| summary.trailer.clone());
-    let records = trailer
-        .as_ref()
-        .map(|trailer| trailer.conversations + trailer.messages + trailer.consent + trailer.pages);
-    let identities = match &summary {
-        Some(summary) => vec![Identity::Opened(summary.opened.clone())],
-        None => identities.to_vec(),
-    };
-    tracker.set_totals(summary.map(|summary| summary.archive_bytes), records);
-    Ok((tracker, identities, trailer))
-}
-
-fn open_archive(archive: &Path, identities: &[Identity]) -> Result<ArchiveReader<File>> {
-    let file = File::open(archive)?;
-    ArchiveReader::new(file, identities, Limits::default())
+        ) => Err(error),
+        Err(_) => Ok((ReadTotals::default(), identities.to_vec())),
+    }
 }
 
 /// How many records of one kind an import added and left out.
@@ -224,21 +257,25 @@ pub fn import_archive_with(
     db: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
-    let (tracker, identities, _) =
-        reading_tracker(archive, identities, &options.progress, Phase::Import)?;
-    // A wrong key or a damaged header fails here, before the database is touched.
-    let reader = open_archive(archive, &identities)?;
-    import_from(reader, db, options, tracker)
+    let (totals, identities) = open_once(archive, identities)?;
+    import_archive_from(File::open(archive)?, &identities, db, options, totals)
 }
 
-/// Imports what `reader` reads into `db`, as [`import_archive_with`] does;
-/// the rest of that is about files.
-pub(crate) fn import_from<R: Read>(
-    mut reader: ArchiveReader<R>,
+/// As [`import_archive_with`], from any byte stream (a download, a pipe),
+/// reporting progress against `totals` when the caller knows them. The
+/// guarantees are the same: nothing is committed until the whole stream,
+/// trailer included, has authenticated, so a stream that fails half way (a
+/// dropped connection) leaves the database exactly as it was.
+pub fn import_archive_from(
+    source: impl Read,
+    identities: &[Identity],
     db: &Path,
     options: &ImportOptions,
-    mut tracker: Tracker,
+    totals: ReadTotals,
 ) -> Result<ImportReport> {
+    let mut tracker = totals.tracker(&options.progress, Phase::Import);
+    // A wrong key or a damaged header fails here, before the database is touched.
+    let mut reader = ArchiveReader::new(source, identities, Limits::default())?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
@@ -306,8 +343,22 @@ pub fn import_selected(
     selection: &Selection,
     options: &ImportOptions,
 ) -> Result<PartialImportReport> {
+    import_selected_from(File::open(archive)?, identities, db, selection, options)
+}
+
+/// As [`import_selected`], from any seekable source: a file, or a
+/// [`keepsake::RangeReader`] over storage that serves byte ranges, which
+/// then fetches only the header, the metadata, the trailer, the seek index
+/// and the chunks the selection needs.
+pub fn import_selected_from<S: Read + Seek>(
+    mut source: S,
+    identities: &[Identity],
+    db: &Path,
+    selection: &Selection,
+    options: &ImportOptions,
+) -> Result<PartialImportReport> {
     let mut tracker = options.progress.track(Phase::Import);
-    let mut seekable = SeekableArchive::open(File::open(archive)?, identities, Limits::default())?;
+    let mut seekable = SeekableArchive::open(&mut source, identities, Limits::default())?;
     if seekable.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row",
@@ -338,7 +389,8 @@ pub fn import_selected(
     // The header is opened once: the full read reuses the recovered key.
     let identities = [Identity::Opened(seekable.header().opened.clone())];
     drop(seekable);
-    let mut reader = ArchiveReader::new(File::open(archive)?, &identities, Limits::default())?;
+    source.seek(SeekFrom::Start(0))?;
+    let mut reader = ArchiveReader::new(source, &identities, Limits::default())?;
     let mut import = import_into(db, &mut |importer| {
         let mut filter = Filter::new(selection);
         let mut records = 0;

@@ -9,18 +9,17 @@
 //! `LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_DBPAGE_VTAB` (this crate's
 //! `.cargo/config.toml` sets it; an embedding project needs the same).
 
-use std::io::BufWriter;
 use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::DbResult;
 use crate::schema::open_source;
-use keepsake::atomic::PendingFile;
 use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Elements};
 use keepsake::crypto::Recipient;
 use keepsake::error::{Error, Result};
-use keepsake::progress::{Phase, Progress};
+use keepsake::progress::{Phase, Progress, Tracker};
+use keepsake::storage::{ArchiveSink, CountingWriter, FileSink, WriteMode, write_then_commit};
 use keepsake::stream::writer::{ArchiveWriter, WriterOptions};
 
 mod estimate;
@@ -28,7 +27,7 @@ mod header;
 mod restore;
 
 pub use estimate::estimate_page_archive;
-pub use restore::{RestoreOptions, RestoreReport, restore_database};
+pub use restore::{RestoreOptions, RestoreReport, restore_database, restore_database_from};
 
 use header::{DatabaseHeader, walk_freelist};
 
@@ -83,7 +82,34 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
     recipients: &[R],
     options: &PageArchiveOptions,
 ) -> Result<PageArchiveReport> {
-    let mut pending = PendingFile::beside(archive)?;
+    let mut sink = FileSink::create(archive, WriteMode::CreateNew)?;
+    create_page_archive_to(db, &mut sink, recipients, options)
+}
+
+/// As [`create_page_archive`], into any [`ArchiveSink`], which is committed
+/// once the archive is whole and aborted on any error or cancellation.
+pub fn create_page_archive_to<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &PageArchiveOptions,
+) -> Result<PageArchiveReport> {
+    let mut tracker = options.progress.track(Phase::Create);
+    let report = write_then_commit(sink, |sink| {
+        write_page_archive(db, sink, recipients, options, &mut tracker)
+    })?;
+    // Finished only once the archive is there.
+    tracker.finish();
+    Ok(report)
+}
+
+fn write_page_archive<S: ArchiveSink + ?Sized, R: Clone + Into<Recipient>>(
+    db: &Path,
+    sink: &mut S,
+    recipients: &[R],
+    options: &PageArchiveOptions,
+    tracker: &mut Tracker,
+) -> Result<PageArchiveReport> {
     let mut conn = open_source(db)?;
 
     let snapshot = conn
@@ -91,13 +117,12 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
         .db()?;
     let (page_size, database_pages, free_leaves) = geometry(&snapshot)?;
 
-    let mut tracker = options.progress.track(Phase::Create);
     tracker.set_totals(
         None,
         Some(u64::from(database_pages) - free_leaves.len() as u64),
     );
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let mut writer = ArchiveWriter::new(sink, recipients, &page_metadata(), &options.writer)?;
+    let counted = CountingWriter::new(sink);
+    let mut writer = ArchiveWriter::new(counted, recipients, &page_metadata(), &options.writer)?;
     writer.set_page_geometry(page_size, database_pages)?;
     let mut pages = 0;
     {
@@ -119,18 +144,12 @@ pub fn create_page_archive<R: Clone + Into<Recipient>>(
             tracker.update(writer.bytes_written(), pages, writer.chunks_written())?;
         }
     }
-    let (sink, trailer) = writer.finish()?;
+    let (counted, trailer) = writer.finish()?;
     // Ends the read transaction; nothing was written through it.
     snapshot.commit().db()?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    let bytes = file.metadata()?.len();
-    // The last chance to cancel: after the rename the archive exists.
+    let bytes = counted.written();
+    // The last chance to cancel: after the commit the archive exists.
     tracker.update(bytes, pages, trailer.chunk_count + 1)?;
-    pending.persist(archive)?;
-    tracker.finish();
     Ok(PageArchiveReport {
         bytes,
         page_size,

@@ -28,7 +28,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::header::{DatabaseHeader, walk_freelist};
 use crate::DbResult;
 use crate::files::{owner_only, remove_side_files};
-use crate::import::reading_tracker;
+use crate::import::{ReadTotals, open_once};
 use keepsake::atomic::PendingFile;
 use keepsake::body::records::ArchiveMode;
 use keepsake::crypto::signature::{SignatureStatus, Signer, require_signer};
@@ -99,14 +99,28 @@ pub fn restore_database(
     out_db: &Path,
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
+    let (totals, identities) = open_once(archive, identities)?;
+    restore_database_from(File::open(archive)?, &identities, out_db, options, totals)
+}
+
+/// As [`restore_database`], from any byte stream (a download, a pipe),
+/// reporting progress against `totals` when the caller knows them. In a
+/// pages archive `totals.records` counts pages; the trailer, authenticated,
+/// says how many follow, enough to refuse a database too large for them
+/// before writing anything.
+pub fn restore_database_from(
+    source: impl Read,
+    identities: &[Identity],
+    out_db: &Path,
+    options: &RestoreOptions,
+    totals: ReadTotals,
+) -> Result<RestoreReport> {
     let pending = PendingFile::beside(out_db)?;
     owner_only(pending.temp.as_file())?;
-    // The trailer, authenticated, says how many pages follow: enough to
-    // refuse a database too large for them before writing anything.
-    let (mut tracker, identities, trailer) =
-        reading_tracker(archive, identities, &options.progress, Phase::Restore)?;
-    let archive_pages = trailer.map(|trailer| trailer.pages);
-    let reader = ArchiveReader::new(File::open(archive)?, &identities, Limits::default())?;
+    let mut tracker = options.progress.track(Phase::Restore);
+    tracker.set_totals(totals.bytes, totals.records);
+    let archive_pages = totals.records;
+    let reader = ArchiveReader::new(source, identities, Limits::default())?;
     let temp_path = pending.temp.path().to_path_buf();
     let result = restore_into(
         reader,
