@@ -4,10 +4,10 @@
 use std::ffi::{c_char, c_void};
 use std::path::Path;
 
-use keepsake::atomic::AtomicFile;
 use keepsake::body::records::decode_batch;
 use keepsake::format::Trailer;
 use keepsake::json::Json;
+use keepsake::storage::{ArchiveSink, FileSink, WriteMode};
 use keepsake::{ArchiveMetadata, ArchiveWriter, Error, Record, Result};
 
 use crate::buffer::{KeepsakeBuffer, bytes, check_out, give, handle_mut, take, text};
@@ -33,7 +33,7 @@ enum Writing {
     /// To the caller's callback.
     Callback(ArchiveWriter<CallbackSink>),
     /// To a new file, renamed into place by finish.
-    File(ArchiveWriter<AtomicFile>),
+    File(ArchiveWriter<FileSink>),
 }
 
 impl std::fmt::Debug for Writing {
@@ -57,8 +57,8 @@ impl Writing {
         match self {
             Writing::Callback(writer) => Ok(writer.finish()?.1),
             Writing::File(writer) => {
-                let (file, trailer) = writer.finish()?;
-                file.finish()?;
+                let (mut file, trailer) = writer.finish()?;
+                file.commit()?;
                 Ok(trailer)
             }
         }
@@ -152,7 +152,11 @@ pub unsafe extern "C" fn keepsake_writer_create_file(
         let options = unsafe { crate::buffer::handle(options, "the write options") }?;
         // Options without a key slot fail before a temporary file is made.
         options.recipients()?;
-        let writer = start(AtomicFile::create(path)?, options, Writing::File)?;
+        let writer = start(
+            FileSink::create(path, WriteMode::CreateNew)?,
+            options,
+            Writing::File,
+        )?;
         // SAFETY: checked not NULL; writable as the caller promises.
         unsafe { give(out, writer) };
         Ok(())

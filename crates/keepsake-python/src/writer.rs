@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 
-use keepsake::atomic::AtomicFile;
 use keepsake::format::Trailer as CoreTrailer;
+use keepsake::storage::{ArchiveSink, FileSink, WriteMode};
 use keepsake::{ArchiveMetadata, Record};
 
 use crate::errors::{IntoPy, InvalidInputError, Raised};
@@ -19,7 +19,7 @@ use crate::reports::Trailer;
 
 /// The core writer, to either kind of sink.
 enum Writing {
-    File(keepsake::ArchiveWriter<AtomicFile>),
+    File(keepsake::ArchiveWriter<FileSink>),
     Object(keepsake::ArchiveWriter<PyFile>),
 }
 
@@ -34,8 +34,8 @@ impl Writing {
     fn finish(self) -> keepsake::Result<CoreTrailer> {
         match self {
             Writing::File(writer) => {
-                let (file, trailer) = writer.finish()?;
-                file.finish()?;
+                let (mut file, trailer) = writer.finish()?;
+                file.commit()?;
                 Ok(trailer)
             }
             Writing::Object(writer) => Ok(writer.finish()?.1),
@@ -114,7 +114,7 @@ impl ArchiveWriter {
         let raised = Raised::default();
         let writing = if let Ok(path) = sink.extract::<PathBuf>() {
             py.detach(|| {
-                let file = AtomicFile::create(&path)?;
+                let file = FileSink::create(&path, WriteMode::CreateNew)?;
                 keepsake::ArchiveWriter::new(file, &recipients, &metadata, &options.writer)
             })
             .map(Writing::File)

@@ -3,12 +3,13 @@
 //! synced and then renamed into place, never over an existing file.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
+use crate::storage::{FileSink, WriteMode, write_then_commit};
 
 /// A file being written for `destination`, under a temporary name beside it.
 pub struct PendingFile {
@@ -91,104 +92,51 @@ impl std::fmt::Debug for PendingFile {
     }
 }
 
-/// Writes a new file at `destination` through a buffered sink: `write` gets
-/// the sink and hands it back with its result; the file is synced and renamed
-/// into place only then. On any error nothing is left under `destination`.
+/// Writes a new file at `destination` through a [`FileSink`]: `write` gets
+/// the sink; the file is synced and renamed into place only once it returns
+/// `Ok`. On any error nothing is left under `destination`, and an existing
+/// file there is never replaced.
 pub fn write_new_file<T>(
     destination: &Path,
-    write: impl FnOnce(BufWriter<&mut File>) -> Result<(BufWriter<&mut File>, T)>,
+    write: impl FnOnce(&mut FileSink) -> Result<T>,
 ) -> Result<T> {
-    let mut pending = PendingFile::beside(destination)?;
-    let sink = BufWriter::with_capacity(1 << 16, pending.temp.as_file_mut());
-    let (sink, out) = write(sink)?;
-    let file = sink
-        .into_inner()
-        .map_err(|error| Error::Io(error.into_error()))?;
-    file.sync_all()?;
-    pending.persist(destination)?;
-    Ok(out)
-}
-
-/// A new file written through a buffer, for a sink that must leave nothing
-/// under its name unless it completes: bytes go to a [`PendingFile`], and
-/// [`finish`](AtomicFile::finish) syncs it and renames it into place.
-/// Dropped unfinished, it leaves nothing behind.
-pub struct AtomicFile {
-    writer: BufWriter<File>,
-    pending: PendingFile,
-    destination: PathBuf,
-}
-
-impl AtomicFile {
-    /// Starts a new file for `destination`, which must not exist.
-    pub fn create(destination: &Path) -> Result<AtomicFile> {
-        let pending = PendingFile::beside(destination)?;
-        let file = pending.temp.as_file().try_clone()?;
-        Ok(AtomicFile {
-            writer: BufWriter::with_capacity(1 << 16, file),
-            pending,
-            destination: destination.to_owned(),
-        })
-    }
-
-    /// Flushes and syncs the file, renames it to its destination and returns
-    /// its length.
-    pub fn finish(self) -> Result<u64> {
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|error| Error::Io(error.into_error()))?;
-        file.sync_all()?;
-        let len = file.metadata()?.len();
-        self.pending.persist(&self.destination)?;
-        Ok(len)
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.writer.write(bytes)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.writer.flush()
-    }
-}
-
-impl std::fmt::Debug for AtomicFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AtomicFile")
-            .field("destination", &self.destination)
-            .finish_non_exhaustive()
-    }
+    let mut sink = FileSink::create(destination, WriteMode::CreateNew)?;
+    write_then_commit(&mut sink, write)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
-    fn a_file_appears_only_when_finished() {
+    fn a_file_appears_only_when_written_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new");
-        let mut file = AtomicFile::create(&path).unwrap();
-        file.write_all(b"hello").unwrap();
-        assert!(!path.exists());
-        assert_eq!(file.finish().unwrap(), 5);
+        let len = write_new_file(&path, |sink| {
+            sink.write_all(b"hello")?;
+            Ok(5)
+        })
+        .unwrap();
+        assert_eq!(len, 5);
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         // Never over an existing file.
-        assert!(matches!(
-            AtomicFile::create(&path),
-            Err(Error::InvalidInput { .. })
-        ));
+        let again = write_new_file(&path, |sink| Ok(sink.write_all(b"other")?));
+        assert!(
+            matches!(again, Err(Error::InvalidInput { .. })),
+            "{again:?}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello");
     }
 
     #[test]
-    fn an_unfinished_file_leaves_nothing() {
+    fn a_failed_write_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = AtomicFile::create(&dir.path().join("new")).unwrap();
-        file.write_all(b"partial").unwrap();
-        drop(file);
+        let result: Result<()> = write_new_file(&dir.path().join("new"), |sink| {
+            sink.write_all(b"partial")?;
+            Err(Error::invalid("stopped half way"))
+        });
+        assert!(result.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -256,5 +256,7 @@ fn edit_file(
 ) -> Result<Vec<SlotInfo>> {
     let source = BufReader::new(File::open(archive)?);
     // The sink is flushed with its errors reported, not on drop.
-    write_new_file(out, |sink| edit_slots(source, identities, change, sink))
+    write_new_file(out, |sink| {
+        Ok(edit_slots(source, identities, change, sink)?.1)
+    })
 }

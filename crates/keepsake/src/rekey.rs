@@ -150,6 +150,6 @@ pub fn rekey_archive(
 ) -> Result<RekeyReport> {
     let source = BufReader::with_capacity(1 << 16, File::open(archive)?);
     write_new_file(out, |sink| {
-        rekey(source, identities, recipients, signing_key, sink)
+        Ok(rekey(source, identities, recipients, signing_key, sink)?.1)
     })
 }

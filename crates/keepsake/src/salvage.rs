@@ -141,7 +141,7 @@ pub fn salvage_archive(
             )
         })?;
     let source = File::open(archive)?;
-    write_new_file(out, |sink| salvage(source, identities, key, sink))
+    write_new_file(out, |sink| Ok(salvage(source, identities, key, sink)?.1))
 }
 
 /// The salvage itself, from any seekable source into any sink.
