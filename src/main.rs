@@ -368,13 +368,15 @@ struct NewSlotArgs {
 #[derive(Debug, Args)]
 struct RekeyArgs {
     /// The archive to copy; it is read with full verification and not changed.
-    #[arg(value_name = "ARCHIVE")]
-    archive: PathBuf,
+    #[arg(value_name = "ARCHIVE", value_parser = cli::location::parse_location)]
+    archive: ArchiveLocation,
     /// The new archive; an existing file is never replaced.
-    #[arg(long, value_name = "NEW")]
-    out: PathBuf,
+    #[arg(long, value_name = "NEW", value_parser = cli::location::parse_location)]
+    out: ArchiveLocation,
     #[command(flatten)]
     open_with: cli::keys::OpenWith,
+    #[command(flatten)]
+    store: cli::location::StoreArgs,
     #[command(flatten)]
     rekey_for: cli::rekey::RekeyFor,
     /// Sign the copy with this Ed25519 signing key; the original's signature
@@ -608,13 +610,16 @@ fn main() -> ExitCode {
         Command::Slots(command) => slots(command),
         Command::Rekey(args) => (
             args.json,
-            cli::rekey::rekey(
-                &args.archive,
-                &args.out,
-                &args.open_with,
-                &args.rekey_for,
-                args.sign_with.as_deref(),
-            ),
+            Archive::new(args.archive, &args.store).and_then(|archive| {
+                let out = Archive::new(args.out, &args.store)?;
+                cli::rekey::rekey(
+                    &archive,
+                    &out,
+                    &args.open_with,
+                    &args.rekey_for,
+                    args.sign_with.as_deref(),
+                )
+            }),
         ),
         Command::Demo(args) => (false, cli::demo::run(args.messages, args.conversations)),
         Command::Bench(args) => (

@@ -261,6 +261,24 @@ fn every_command_reads_and_writes_object_urls() {
         .json();
     assert_eq!(after["slots"].as_array().unwrap().len(), 1);
 
+    // A copy under a new file key, for the second key only: the first no
+    // longer opens it.
+    let rekeyed = server.url("chats/rekeyed.keepsake");
+    fx.run(
+        &server,
+        &[
+            "rekey",
+            &url,
+            "--out",
+            &rekeyed,
+            "--to-key-file",
+            path(&second_key),
+        ],
+    )
+    .ok();
+    run(keepsake(&server).args(["verify", &rekeyed, "--key-file", path(&second_key)])).ok();
+    assert_eq!(fx.run(&server, &["verify", &rekeyed]).code, 3);
+
     // An existing object is replaced only when asked.
     let before = std::fs::read(&stored).unwrap();
     let refused = fx.run(

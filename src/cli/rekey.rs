@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use keepsake::storage::write_then_commit;
+
 use clap::Args;
 use serde::Serialize;
 
@@ -11,7 +13,8 @@ use keepsake::Recipient;
 
 use super::exit::{Direction, Failure};
 use super::keys::{OpenWith, WriteFor, read_signing_key};
-use super::{Counts, Report, existing_file, library_failure, refuse_existing};
+use super::location::Archive;
+use super::{Counts, Report, library_failure};
 
 /// Whom the copy is for: one key slot per option; at least one. Keys not
 /// named here open nothing of the copy.
@@ -62,31 +65,29 @@ struct RekeyJson<'a> {
 
 /// `keepsake rekey`.
 pub fn rekey(
-    archive: &Path,
-    out: &Path,
+    archive: &Archive,
+    out: &Archive,
     open_with: &OpenWith,
     rekey_for: &RekeyFor,
     sign_with: Option<&Path>,
 ) -> Result<Report, Failure> {
-    existing_file(archive, "archive")?;
-    refuse_existing(
-        out,
-        "rekey never replaces a file",
-        "choose another --out; replace the old archive yourself once the new one is checked",
-    )?;
+    archive.check_readable()?;
     let identities = open_with.identities()?;
     let recipients = rekey_for.recipients()?;
     let signing_key = sign_with.map(read_signing_key).transpose()?;
-    let report =
-        keepsake::rekey_archive(archive, &identities, out, &recipients, signing_key.as_ref())
-            .map_err(|error| {
-                library_failure(
-                    error,
-                    Direction::Reading,
-                    format!("cannot rekey {}", archive.display()),
-                )
-                .hint(format!("nothing was written to {}", out.display()))
-            })?;
+    let mut sink = out.sink(
+        false,
+        "rekey never replaces a file",
+        "choose another --out; replace the old archive yourself once the new one is checked",
+    )?;
+    let source = archive.stream()?;
+    let report = write_then_commit(&mut sink, |sink| {
+        Ok(keepsake::rekey(source, &identities, &recipients, signing_key.as_ref(), sink)?.1)
+    })
+    .map_err(|error| {
+        library_failure(error, Direction::Reading, format!("cannot rekey {archive}"))
+            .hint(format!("nothing was written to {out}"))
+    })?;
     let trailer = &report.trailer;
     let counts = Counts::from(trailer);
     let signature = match &signing_key {
@@ -97,7 +98,7 @@ pub fn rekey(
         "wrote {}: {} under a new file key, for {} key slot{}; {signature}\n\
          keys not given with --to-* open nothing of it; the original {} is unchanged and still opens as before:\n\
          delete every copy of it to complete the revocation\n",
-        out.display(),
+        out,
         if trailer.pages > 0 {
             format!("{} pages", trailer.pages)
         } else {
@@ -105,7 +106,7 @@ pub fn rekey(
         },
         recipients.len(),
         if recipients.len() == 1 { "" } else { "s" },
-        archive.display(),
+        archive,
     );
     if report.source_signature != keepsake::SignatureStatus::Unsigned && signing_key.is_none() {
         human.push_str(&format!(
@@ -121,8 +122,8 @@ pub fn rekey(
         &RekeyJson {
             ok: true,
             command: "rekey",
-            archive: archive.to_string_lossy(),
-            out: out.to_string_lossy(),
+            archive: archive.name(),
+            out: out.name(),
             key_slots: recipients.len(),
             counts,
             pages: trailer.pages,
