@@ -7,13 +7,9 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme};
 
-use keepsake::WriteMode;
-
 use crate::error::{io_error, is_denied, mine, store_error};
 use crate::options::{StoreOptions, store_for};
-use crate::read::{ObjectRanges, ObjectStream};
 use crate::runtime::block_on;
-use crate::write::ObjectSink;
 
 /// Whether `text` is a URL of object storage this crate reaches: `s3://`,
 /// `s3a://`, `gs://`, `az://` (and Azure's other schemes), `http://` or
@@ -37,7 +33,7 @@ pub struct ObjectArchive {
     pub(crate) options: StoreOptions,
     /// Whether to ask for the bucket before an upload: some S3-compatible
     /// servers create a missing bucket on upload instead of refusing it.
-    check_bucket: bool,
+    pub(crate) check_bucket: bool,
 }
 
 impl ObjectArchive {
@@ -98,30 +94,6 @@ impl ObjectArchive {
         }
     }
 
-    /// A streaming reader of the whole archive, for verify, import and
-    /// restore: it downloads ahead while the caller decodes.
-    pub fn stream(&self) -> keepsake::Result<ObjectStream> {
-        ObjectStream::open(self)
-    }
-
-    /// Ranged reads of the archive, for its summary and partial imports;
-    /// wrap it in a [`keepsake::RangeReader`].
-    pub fn ranges(&self) -> ObjectRanges {
-        ObjectRanges::new(self)
-    }
-
-    /// A sink for a new archive at this place: with [`WriteMode::CreateNew`]
-    /// an existing object is refused now.
-    pub fn sink(&self, mode: WriteMode) -> keepsake::Result<ObjectSink> {
-        if self.check_bucket {
-            self.require_bucket("write")?;
-        }
-        if mode == WriteMode::CreateNew && self.exists()? {
-            return Err(self.already_exists());
-        }
-        ObjectSink::new(self, mode)
-    }
-
     pub(crate) fn already_exists(&self) -> keepsake::Error {
         keepsake::Error::Io(mine(
             std::io::ErrorKind::AlreadyExists,
@@ -144,7 +116,7 @@ impl ObjectArchive {
     /// Fails with `NotFound` when the bucket does not exist. A listing
     /// limited to this key's name is cheap; credentials that may not list
     /// leave the question open, and the upload itself answers it.
-    fn require_bucket(&self, what: &str) -> keepsake::Result<()> {
+    pub(crate) fn require_bucket(&self, what: &str) -> keepsake::Result<()> {
         let listed = block_on(async {
             let mut listing = self.store.list(Some(&self.path));
             listing.next().await.transpose()

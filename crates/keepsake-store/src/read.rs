@@ -15,6 +15,20 @@ use crate::error::{io_error, other};
 use crate::location::ObjectArchive;
 use crate::runtime::{block_on, handle};
 
+impl ObjectArchive {
+    /// A streaming reader of the whole archive, for verify, import and
+    /// restore: it downloads ahead while the caller decodes.
+    pub fn stream(&self) -> keepsake::Result<ObjectStream> {
+        ObjectStream::open(self)
+    }
+
+    /// Ranged reads of the archive, for its summary and partial imports;
+    /// wrap it in a [`keepsake::RangeReader`].
+    pub fn ranges(&self) -> ObjectRanges {
+        ObjectRanges::new(self)
+    }
+}
+
 /// The largest range one request of a stream asks for. Each is retried on
 /// its own (from where it broke, while the object is unchanged), so a long
 /// download of a large archive gets the same retries in every part of it.

@@ -13,6 +13,20 @@ use crate::error::{io_error, other, store_error};
 use crate::location::ObjectArchive;
 use crate::runtime::{block_on, handle};
 
+impl ObjectArchive {
+    /// A sink for a new archive at this place: with [`WriteMode::CreateNew`]
+    /// an existing object is refused now.
+    pub fn sink(&self, mode: WriteMode) -> keepsake::Result<ObjectSink> {
+        if self.check_bucket {
+            self.require_bucket("write")?;
+        }
+        if mode == WriteMode::CreateNew && self.exists()? {
+            return Err(self.already_exists());
+        }
+        ObjectSink::new(self, mode)
+    }
+}
+
 /// Where an upload is.
 #[derive(Debug)]
 enum State {

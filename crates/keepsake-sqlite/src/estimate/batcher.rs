@@ -37,13 +37,6 @@ impl Slice {
     }
 }
 
-/// What storing `body` costs: compressed when that is smaller, as the writer does.
-pub(super) fn stored_len(compressor: &mut Compressor, body: &[u8]) -> u64 {
-    compressor
-        .compress(body)
-        .map_or(body.len(), |compressed| compressed.len()) as u64
-}
-
 /// A weighted mean.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Mean {

@@ -2,10 +2,16 @@
 //! fall into, and how their sampled compression combines into one size with
 //! a band of likely error.
 
-use super::batcher::stored_len;
 use super::{MAX_SAMPLE, MIN_SAMPLE, SizeEstimate};
 use keepsake::body::compress::Compressor;
 use keepsake::format::{FRAME_HEADER_LEN, TAG_LEN};
+
+/// What storing `body` costs: compressed when that is smaller, as the writer does.
+pub(super) fn stored_len(compressor: &mut Compressor, body: &[u8]) -> u64 {
+    compressor
+        .compress(body)
+        .map_or(body.len(), |compressed| compressed.len()) as u64
+}
 
 /// Windows take one part in `SAMPLE_SHARE` of what they sample, within
 /// `MIN_SAMPLE` and `MAX_SAMPLE` bytes.
