@@ -73,3 +73,9 @@ pub use object_store::ObjectStore;
 pub use options::StoreOptions;
 pub use read::{ObjectRanges, ObjectStream};
 pub use write::ObjectSink;
+
+/// The README's Rust examples, compiled with the crates they use so that
+/// they keep up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
