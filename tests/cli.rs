@@ -10,65 +10,15 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 mod common;
+use common::Run;
 use common::database_digest;
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The single JSON object on stdout.
-    fn json(&self) -> Value {
-        let value: Value = serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not one JSON value ({error}): {self:?}"));
-        assert!(value.is_object(), "stdout is not a JSON object: {self:?}");
-        assert_eq!(
-            self.stdout.trim_end().lines().count(),
-            1,
-            "the JSON object is not on one line: {self:?}"
-        );
-        value
-    }
-
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "unexpected exit status: {self:?}");
-        assert!(
-            !self.stderr.contains("panicked"),
-            "the binary panicked: {self:?}"
-        );
-        if code != 0 {
-            // The argument parser words its own usage errors.
-            let parser = code == 2 && self.stderr.starts_with("error: ");
-            assert!(
-                self.stderr.starts_with("keepsake: ") || parser,
-                "a failure must be explained on stderr: {self:?}"
-            );
-        }
-        self
-    }
-}
 
 fn keepsake<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let output = Command::new(env!("CARGO_BIN_EXE_keepsake"))
-        .args(args)
-        .output()
-        .expect("the keepsake binary runs");
-    Run {
-        code: output
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("killed by a signal: {output:?}")),
-        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    }
+    Run::of(Command::new(env!("CARGO_BIN_EXE_keepsake")).args(args))
 }
 
 /// A key, a small sample database and an archive of it, in a temporary directory.

@@ -7,29 +7,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+mod common;
+use common::Run;
 
 struct Dir(tempfile::TempDir);
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "unexpected exit status: {self:?}");
-        assert!(!self.stderr.contains("panicked"), "panicked: {self:?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:?}"))
-    }
-}
 
 impl Dir {
     fn path(&self, name: &str) -> PathBuf {
@@ -52,12 +33,7 @@ impl Dir {
                 },
             );
         }
-        let output = command.output().unwrap();
-        Run {
-            code: output.status.code().unwrap(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Run::of(&mut command)
     }
 }
 

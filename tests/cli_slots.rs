@@ -6,30 +6,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+mod common;
+use common::Run;
 
 const PASSPHRASE_VAR: &str = "KEEPSAKE_TEST_PASSPHRASE";
 const PASSPHRASE: &str = "orbit velvet canyon lemon stapler ninth";
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "unexpected exit status: {self:?}");
-        assert!(!self.stderr.contains("panicked"), "panicked: {self:?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:?}"))
-    }
-}
 
 struct Dir(tempfile::TempDir);
 
@@ -54,17 +35,12 @@ impl Dir {
                 },
             )
             .collect();
-        let output = Command::new(env!("CARGO_BIN_EXE_keepsake"))
-            .args(&args)
-            .env(PASSPHRASE_VAR, PASSPHRASE)
-            .env("KEEPSAKE_TEST_WRONG", "not the passphrase")
-            .output()
-            .unwrap();
-        Run {
-            code: output.status.code().unwrap(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Run::of(
+            Command::new(env!("CARGO_BIN_EXE_keepsake"))
+                .args(&args)
+                .env(PASSPHRASE_VAR, PASSPHRASE)
+                .env("KEEPSAKE_TEST_WRONG", "not the passphrase"),
+        )
     }
 
     fn header_len(&self, name: &str) -> usize {

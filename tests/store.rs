@@ -15,27 +15,8 @@ use serde_json::Value;
 use keepsake_test_s3::{BUCKET, S3Server};
 
 mod common;
+use common::Run;
 use common::database_digest;
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "failed: {self:?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:?}"))
-    }
-}
 
 /// The binary, with the server's credentials and endpoint in its environment.
 fn keepsake(server: &S3Server) -> Command {
@@ -50,12 +31,7 @@ fn keepsake(server: &S3Server) -> Command {
 }
 
 fn run(command: &mut Command) -> Run {
-    let output = command.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(command)
 }
 
 fn path(path: &Path) -> &str {
