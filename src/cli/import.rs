@@ -41,6 +41,31 @@ pub(crate) struct LeftOut {
     pub(crate) future_consent: u64,
 }
 
+impl<'a> ImportJson<'a> {
+    fn of(
+        archive: &'a Archive,
+        db: &'a Path,
+        report: &ImportReport,
+        sender_authenticated: bool,
+        elapsed: std::time::Duration,
+    ) -> Self {
+        let (inserted, skipped) = import_counts(report);
+        ImportJson {
+            ok: true,
+            command: "import",
+            archive: archive.name(),
+            database: db.to_string_lossy(),
+            inserted,
+            skipped,
+            left_out: LeftOut::from(report),
+            signature: report.signature.word(),
+            signer: report.signature.signer().map(|signer| signer.to_string()),
+            sender_authenticated,
+            elapsed_ms: millis(elapsed),
+        }
+    }
+}
+
 impl From<&ImportReport> for LeftOut {
     fn from(report: &ImportReport) -> Self {
         LeftOut {
@@ -84,26 +109,17 @@ pub(crate) fn import_archive(
     .map_err(|error| import_failure(error, archive, db))
 }
 
+/// A partial import's JSON: a whole import's, and how the chunks were found.
 #[derive(Serialize)]
 pub(crate) struct PartialImportJson<'a> {
-    pub(crate) ok: bool,
-    pub(crate) command: &'static str,
-    pub(crate) archive: Cow<'a, str>,
-    pub(crate) database: Cow<'a, str>,
-    pub(crate) inserted: Counts,
-    pub(crate) skipped: Counts,
-    pub(crate) left_out: LeftOut,
+    #[serde(flatten)]
+    pub(crate) import: ImportJson<'a>,
     pub(crate) used_index: bool,
     pub(crate) chunks_decrypted: u64,
     pub(crate) chunks_total: u64,
-    pub(crate) signature: &'static str,
-    pub(crate) signer: Option<String>,
-    /// Whether the writer is known (spec §11.3).
-    pub(crate) sender_authenticated: bool,
     pub(crate) archive_bytes: u64,
     /// What the ranged reads fetched of the archive.
     pub(crate) bytes_fetched: u64,
-    pub(crate) elapsed_ms: u64,
 }
 
 /// `keepsake import`: the whole archive, or the part `selection` takes.
@@ -164,26 +180,12 @@ pub fn import(
     Report::new(
         human,
         &PartialImportJson {
-            ok: true,
-            command: "import",
-            archive: archive.name(),
-            database: db.to_string_lossy(),
-            inserted,
-            skipped,
-            left_out: LeftOut::from(&report.import),
+            import: ImportJson::of(archive, db, &report.import, sender_authenticated, elapsed),
             used_index: report.seek.used_index,
             chunks_decrypted: report.seek.chunks_decrypted,
             chunks_total: report.seek.chunks_total,
-            signature: report.import.signature.word(),
-            signer: report
-                .import
-                .signature
-                .signer()
-                .map(|signer| signer.to_string()),
-            sender_authenticated,
             archive_bytes: fetched.archive_bytes,
             bytes_fetched: fetched.bytes,
-            elapsed_ms: millis(elapsed),
         },
     )
 }
@@ -270,18 +272,6 @@ pub(crate) fn import_all(
     let sender_authenticated = signature_line(&report, trusted_signer.as_ref(), &mut human);
     Report::new(
         human,
-        &ImportJson {
-            ok: true,
-            command: "import",
-            archive: archive.name(),
-            database: db.to_string_lossy(),
-            inserted,
-            skipped,
-            left_out: LeftOut::from(&report),
-            signature: report.signature.word(),
-            signer: report.signature.signer().map(|signer| signer.to_string()),
-            sender_authenticated,
-            elapsed_ms: millis(elapsed),
-        },
+        &ImportJson::of(archive, db, &report, sender_authenticated, elapsed),
     )
 }
