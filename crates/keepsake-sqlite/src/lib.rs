@@ -14,10 +14,11 @@ mod order;
 mod rows;
 pub mod sample;
 mod schema;
+mod selection;
 pub mod snapshot;
 mod window;
 
-pub use create::{CreateOptions, CreateReport, create_archive, create_archive_to};
+pub use create::{CreateReport, create_archive, create_archive_to};
 pub use estimate::{SizeEstimate, estimate_archive};
 pub use import::{
     CONSENT_CLOCK_SKEW_NS, ImportOptions, ImportReport, KindCounts, PartialImportReport,
@@ -27,6 +28,7 @@ pub use import::{
 };
 pub use rows::{insert_message, is_active};
 pub use schema::{REFERENCE_SCHEMA, open_database};
+pub use selection::CreateOptions;
 pub use snapshot::{
     PageArchiveOptions, PageArchiveReport, RestoreOptions, RestoreReport, create_page_archive,
     create_page_archive_to, estimate_page_archive, restore_database, restore_database_from,

@@ -31,9 +31,9 @@ use keepsake::body::records::Record;
 use keepsake::error::{Error, Result};
 
 use crate::DbResult;
-use crate::create::{CreateOptions, consent_query};
 use crate::rows::{consent_from_row, conversation_from_row};
 use crate::schema::MESSAGE_COLUMNS;
+use crate::selection::{CreateOptions, consent_query};
 use crate::window::{MessageWindow, empty_message};
 
 /// How many bytes of message fields a window of the table holds before its

@@ -12,7 +12,6 @@ use keepsake::body::records::{
 use keepsake::error::{Error, Result};
 
 use crate::DbResult;
-use crate::import::ImportReport;
 use crate::schema::{CONSENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 
 /// A message's fields, borrowed: from a [`Message`], or from where a
@@ -217,21 +216,6 @@ impl RecordInserter<'_> {
             inserted += self.message.raw_execute().db()? as u64;
         }
         Ok(inserted)
-    }
-}
-
-impl ImportReport {
-    pub(crate) fn count(&mut self, record: &Record, inserted: bool) {
-        let counts = match record {
-            Record::Conversation(_) => &mut self.conversations,
-            Record::Message(_) => &mut self.messages,
-            Record::Consent(_) => &mut self.consent,
-        };
-        if inserted {
-            counts.inserted += 1;
-        } else {
-            counts.skipped += 1;
-        }
     }
 }
 
@@ -441,6 +425,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::import::ImportReport;
     use crate::order::read_snapshot;
     use crate::{CreateOptions, REFERENCE_SCHEMA, create_archive, import_archive, open_database};
     use keepsake::ArchiveKey;

@@ -37,9 +37,9 @@ use std::path::Path;
 use rusqlite::TransactionBehavior;
 
 use crate::DbResult;
-use crate::create::CreateOptions;
 use crate::order::read_snapshot;
 use crate::schema::open_source;
+use crate::selection::CreateOptions;
 use keepsake::body::compress::Compressor;
 use keepsake::crypto::ArchiveKey;
 use keepsake::error::Result;

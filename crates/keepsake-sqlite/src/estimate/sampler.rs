@@ -14,10 +14,10 @@ use super::encoded_size::{
 use super::stats::{Placement, Stratum, plan};
 use super::{COUNTED, PICKED, RUN};
 use crate::DbResult;
-use crate::create::{CreateOptions, consent_query};
 use crate::order::{MessageFilter, WINDOW_BYTES, message_span, read_messages};
 use crate::rows::{consent_from_row, conversation_from_row, message_from_row};
 use crate::schema::MESSAGE_COLUMNS;
+use crate::selection::{CreateOptions, consent_query};
 use keepsake::body::compress::Compressor;
 use keepsake::body::records::{BatchBuilder, Record, varint_len};
 use keepsake::error::{Error, Result};

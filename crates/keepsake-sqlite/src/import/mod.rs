@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use keepsake::body::records::{ArchiveMetadata, ArchiveMode};
+use keepsake::body::records::{ArchiveMetadata, ArchiveMode, Record};
 use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::crypto::signature::{SignatureStatus, Signer, require_signer};
 use keepsake::crypto::{Identity, OpenedWith};
@@ -213,6 +213,22 @@ pub struct ImportReport {
     /// newer decision wins, so one dated in the future would override the
     /// user's own until then. Not counted in `consent`.
     pub future_consent: u64,
+}
+
+impl ImportReport {
+    /// Counts `record` as inserted or skipped.
+    pub(crate) fn count(&mut self, record: &Record, inserted: bool) {
+        let counts = match record {
+            Record::Conversation(_) => &mut self.conversations,
+            Record::Message(_) => &mut self.messages,
+            Record::Consent(_) => &mut self.consent,
+        };
+        if inserted {
+            counts.inserted += 1;
+        } else {
+            counts.skipped += 1;
+        }
+    }
 }
 
 /// How an import reports, and what it requires of the archive.
