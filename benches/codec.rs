@@ -8,7 +8,7 @@ use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keepsake::body::compress::{Compressor, Decompressor};
-use keepsake::body::records::{BatchBuilder, decode_batch, encode_record};
+use keepsake::body::records::{BatchBuilder, BatchLimits, decode_batch, encode_record};
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Conversation, ConversationKind,
     DeliveryStatus, Identity, Limits, Message, MessageKind, Record, WriterOptions,
@@ -114,7 +114,13 @@ fn layers(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("record decode", size),
             &batch,
-            |b, body| b.iter(|| black_box(decode_batch(body, 1, u32::MAX).unwrap())),
+            |b, body| {
+                b.iter(|| {
+                    black_box(
+                        decode_batch(body, 1, BatchLimits::record_size_only(u32::MAX)).unwrap(),
+                    )
+                })
+            },
         );
         let mut compressor = Compressor::new(3).unwrap();
         group.bench_with_input(

@@ -67,7 +67,7 @@ enum Command {
     Estimate(EstimateArgs),
     /// Show an archive's metadata and record counts without decoding its body.
     #[command(after_help = EXIT_STATUS)]
-    Inspect(ArchiveArgs),
+    Inspect(InspectArgs),
     /// Decode and authenticate every chunk of an archive, writing nothing.
     #[command(after_help = EXIT_STATUS)]
     Verify(VerifyArgs),
@@ -225,6 +225,8 @@ struct RestoreArgs {
     full_check: bool,
     #[command(flatten)]
     store: cli::location::StoreArgs,
+    #[command(flatten)]
+    limits: cli::limits::ReaderLimitsArgs,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -249,7 +251,9 @@ struct SelectionArgs {
           value_parser = clap::value_parser!(i32).range(1..=22))]
     level: i32,
     /// The largest chunk before compression: bytes, or with a KiB or MiB suffix
-    /// (4KiB to 64MiB) [default: 1MiB].
+    /// (4KiB to 64MiB) [default: 1MiB]. Readers accept chunks of up to 4MiB
+    /// unless given `--max-chunk-size`: above that, every command that reads
+    /// the archive needs that option.
     #[arg(long, value_name = "BYTES", value_parser = cli::units::parse_chunk_size)]
     chunk_size: Option<u32>,
     /// Worker threads compressing and encrypting chunks [default: one per core].
@@ -307,9 +311,19 @@ struct ArchiveArgs {
 }
 
 #[derive(Debug, Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    archive: ArchiveArgs,
+    #[command(flatten)]
+    limits: cli::limits::ReaderLimitsArgs,
+}
+
+#[derive(Debug, Args)]
 struct VerifyArgs {
     #[command(flatten)]
     archive: ArchiveArgs,
+    #[command(flatten)]
+    limits: cli::limits::ReaderLimitsArgs,
     /// Fail (exit 7) unless the archive carries a valid signature by this
     /// signer (`keepsakesig1...`, from `keepsake keygen --ed25519`).
     #[arg(long, value_name = "SIGNER")]
@@ -444,6 +458,8 @@ struct ImportArgs {
     /// anything is committed.
     #[arg(long, value_name = "SIGNER")]
     trusted_signer: Option<String>,
+    #[command(flatten)]
+    limits: cli::limits::ReaderLimitsArgs,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -462,6 +478,8 @@ struct SalvageArgs {
     key_file: PathBuf,
     #[command(flatten)]
     store: cli::location::StoreArgs,
+    #[command(flatten)]
+    limits: cli::limits::ReaderLimitsArgs,
     /// Print one JSON object on stdout instead of a summary.
     #[arg(long)]
     json: bool,
@@ -554,9 +572,10 @@ fn main() -> ExitCode {
             }),
         ),
         Command::Inspect(args) => (
-            args.json,
-            Archive::new(args.archive, &args.store)
-                .and_then(|archive| cli::inspect(&archive, &args.open_with)),
+            args.archive.json,
+            Archive::new(args.archive.archive, &args.archive.store).and_then(|archive| {
+                cli::inspect(&archive, &args.archive.open_with, args.limits.limits())
+            }),
         ),
         Command::Verify(args) => (
             args.archive.json,
@@ -564,6 +583,7 @@ fn main() -> ExitCode {
                 cli::verify(
                     &archive,
                     &args.archive.open_with,
+                    args.limits.limits(),
                     args.trusted_signer.as_deref(),
                     args.archive.json,
                 )
@@ -582,6 +602,7 @@ fn main() -> ExitCode {
                         until: args.until,
                     },
                     args.trusted_signer.as_deref(),
+                    args.limits.limits(),
                     args.json,
                 )
             }),
@@ -590,7 +611,7 @@ fn main() -> ExitCode {
             args.json,
             Archive::new(args.archive, &args.store).and_then(|archive| {
                 let out = Archive::new(args.out, &args.store)?;
-                cli::salvage::salvage(&archive, &out, &args.key_file)
+                cli::salvage::salvage(&archive, &out, &args.key_file, args.limits.limits())
             }),
         ),
         Command::Restore(args) => (
@@ -603,6 +624,7 @@ fn main() -> ExitCode {
                     trusted_signer: args.trusted_signer,
                     keep_triggers_and_views: args.keep_triggers_and_views,
                     full_check: args.full_check,
+                    limits: args.limits.limits(),
                     json: args.json,
                 })
             }),

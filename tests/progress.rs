@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keepsake::{ArchiveKey, Error, Progress, ProgressEvent, WriterOptions};
+use keepsake::{ArchiveKey, Error, Limits, Progress, ProgressEvent, WriterOptions};
 use keepsake_sqlite::sample::{SampleOptions, write_sample};
 use keepsake_sqlite::{CreateOptions, ImportOptions, import_archive_with, verify_archive_with};
 
@@ -107,7 +107,7 @@ fn create_verify_and_import_report_progress_up_to_their_totals() {
     assert_eq!(events.last().unwrap().bytes_done, report.bytes);
 
     let (progress, events) = recording();
-    verify_archive_with(&archive, &[key().into()], &progress).unwrap();
+    verify_archive_with(&archive, &[key().into()], Limits::default(), &progress).unwrap();
     let events = events.lock().unwrap();
     check_events(&events, records);
     let size = std::fs::metadata(&archive).unwrap().len();
@@ -180,7 +180,12 @@ fn a_cancelled_import_leaves_the_database_as_it_was() {
 fn a_cancelled_verify_stops_with_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let (_, archive) = fixture(dir.path());
-    let result = verify_archive_with(&archive, &[key().into()], &cancelling_after(200));
+    let result = verify_archive_with(
+        &archive,
+        &[key().into()],
+        Limits::default(),
+        &cancelling_after(200),
+    );
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
 }
 

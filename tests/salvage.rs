@@ -98,7 +98,8 @@ impl Fixture {
         let damaged = self.root.join(format!("{name}.ksk"));
         std::fs::write(&damaged, bytes).unwrap();
         let out = self.root.join(format!("{name}-salvaged.ksk"));
-        let report = salvage_archive(&damaged, &identities(&self.key), &out).unwrap();
+        let report =
+            salvage_archive(&damaged, &identities(&self.key), Limits::default(), &out).unwrap();
         let records = read_all(&out, &self.key)
             .unwrap()
             .into_iter()
@@ -260,7 +261,7 @@ fn a_damaged_header_is_a_clear_error_and_writes_nothing() {
     let damaged = fixture.root.join("header.ksk");
     std::fs::write(&damaged, &bytes).unwrap();
     let out = fixture.root.join("header-salvaged.ksk");
-    let outcome = salvage_archive(&damaged, &identities(&fixture.key), &out);
+    let outcome = salvage_archive(&damaged, &identities(&fixture.key), Limits::default(), &out);
     assert!(
         matches!(outcome, Err(Error::HeaderCorrupt { .. })),
         "{outcome:?}"
@@ -318,7 +319,7 @@ mod damage {
             let out = fixture.root.join(format!("{name}-salvaged.ksk"));
             let _ = std::fs::remove_file(&out);
             std::fs::write(&damaged, &bytes).unwrap();
-            salvage_archive(&damaged, &identities(&fixture.key), &out).unwrap();
+            salvage_archive(&damaged, &identities(&fixture.key), Limits::default(), &out).unwrap();
             let salvaged: Vec<Record> = read_all(&out, &fixture.key)
                 .unwrap()
                 .into_iter()

@@ -208,7 +208,7 @@ fn main() {
         corpus.put(
             "seek_index",
             &format!("{name}-body"),
-            &[&[0u8][..], &body].concat(),
+            &[&[0u8, 255][..], &body].concat(),
         );
         let (header_len, frames) = split(&archive);
         corpus.put("header", name, &archive[..header_len]);
@@ -230,11 +230,19 @@ fn main() {
         let mut batches = Vec::new();
         for group in records.chunks(30) {
             let body = batch(group);
-            corpus.put(
-                "record_batch",
-                &format!("{name}-{}", batches.len()),
-                &[&u32::MAX.to_le_bytes()[..], &body].concat(),
-            );
+            // No limit, then a decoded-size limit this batch is over.
+            for (suffix, decoded_limit) in [("", u32::MAX), ("-over", 4096)] {
+                corpus.put(
+                    "record_batch",
+                    &format!("{name}-{}{suffix}", batches.len()),
+                    &[
+                        &u32::MAX.to_le_bytes()[..],
+                        &decoded_limit.to_le_bytes(),
+                        &body,
+                    ]
+                    .concat(),
+                );
+            }
             batches.push(body);
         }
         for (index, body) in batches.iter().enumerate() {
@@ -366,6 +374,154 @@ fn main() {
             }
         }
     }
+    // Reseal: the base archives as they are, and an edit of each kind,
+    // among them the amplifications the decoded-size limit is for.
+    use keepsake_fuzz::plaintext::Edit;
+    let reseal: [(&str, u8, Vec<Edit>); 14] = [
+        ("base", 0, vec![]),
+        ("base-3", 3, vec![]),
+        ("base-stored", 9, vec![]),
+        (
+            "members-over-limit",
+            1,
+            vec![Edit::Members {
+                chunk: 0,
+                record: 0,
+                len: 0,
+                count: 600_000,
+            }],
+        ),
+        (
+            "members-under-limit",
+            1,
+            vec![Edit::Members {
+                chunk: 0,
+                record: 0,
+                len: 1,
+                count: 440_000,
+            }],
+        ),
+        (
+            "metadata-large",
+            2,
+            vec![Edit::Metadata {
+                chunk: 0,
+                record: 1,
+                len: 0,
+                count: 300_000,
+            }],
+        ),
+        (
+            "repeat",
+            2,
+            vec![Edit::Repeat {
+                chunk: 1,
+                record: 3,
+                times: 4000,
+            }],
+        ),
+        (
+            "move",
+            3,
+            vec![Edit::Move {
+                chunk: 1,
+                record: 2,
+                to: 0,
+            }],
+        ),
+        (
+            "split-swap",
+            3,
+            vec![
+                Edit::Split {
+                    chunk: 0,
+                    record: 5,
+                },
+                Edit::Swap { chunk: 1, other: 2 },
+            ],
+        ),
+        (
+            "flip",
+            1,
+            vec![Edit::Flip {
+                chunk: 0,
+                record: 2,
+                value: 0x40,
+                at: 7,
+            }],
+        ),
+        (
+            "index-ids",
+            2,
+            vec![Edit::IndexIds {
+                len: 0,
+                count: 600_000,
+            }],
+        ),
+        (
+            "index-entries",
+            2,
+            vec![Edit::IndexEntries { count: 200_000 }],
+        ),
+        (
+            "index-elements",
+            2,
+            vec![Edit::IndexElements {
+                entry: 1,
+                count: 100_000,
+            }],
+        ),
+        (
+            "kind-drop",
+            3,
+            vec![
+                Edit::Kind {
+                    chunk: 2,
+                    kind: 0x81,
+                },
+                Edit::Drop { chunk: 1 },
+            ],
+        ),
+    ];
+    for (name, base, edits) in reseal {
+        let input: Vec<u8> = std::iter::once(base)
+            .chain(edits.into_iter().flat_map(Edit::to_bytes))
+            .collect();
+        // The seeds reach what they are named for.
+        let (_, archive) = keepsake_fuzz::plaintext::reseal(&input);
+        let error = check_decode(&archive).error.unwrap_or_default();
+        let expected = match name {
+            "members-over-limit" | "metadata-large" => "DecodedSize",
+            "move" => "Corrupt",
+            _ if name.starts_with("base") || name.starts_with("index") => "",
+            _ => continue,
+        };
+        assert!(
+            error.contains(expected) && (expected.is_empty() == error.is_empty()),
+            "reseal seed {name}: {error}"
+        );
+        if name.starts_with("index") {
+            let seek = keepsake::SeekableArchive::open(
+                std::io::Cursor::new(&archive),
+                &keepsake_fuzz::identities(),
+                keepsake::Limits::default(),
+            );
+            let over = matches!(
+                seek,
+                Err(keepsake::Error::LimitExceeded {
+                    what: keepsake::Limit::DecodedSize,
+                    ..
+                })
+            );
+            assert_eq!(
+                over,
+                name != "index-elements",
+                "reseal seed {name}: {seek:?}"
+            );
+        }
+        corpus.put("reseal", name, &input);
+    }
+
     // Salvage: no damage, a flipped byte, a cut, a removed stretch, an insertion.
     let op = |kind: u8, at: u32, value: u8, length: u8| {
         [&[kind][..], &at.to_le_bytes(), &[value, length]].concat()

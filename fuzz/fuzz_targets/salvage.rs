@@ -120,8 +120,13 @@ fn damage(mut bytes: Vec<u8>, ops: &[u8]) -> Vec<u8> {
 fuzz_target!(|data: &[u8]| {
     let (bytes, known) = original();
     let damaged = damage(bytes.clone(), data);
-    let Ok((out, _report)) = salvage(Cursor::new(&damaged), &identities(), &key(), Vec::new())
-    else {
+    let Ok((out, _report)) = salvage(
+        Cursor::new(&damaged),
+        &identities(),
+        Limits::default(),
+        &key(),
+        Vec::new(),
+    ) else {
         // Only a header that does not open may fail a salvage.
         return;
     };

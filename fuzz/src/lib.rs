@@ -10,12 +10,14 @@
 
 use std::io::Cursor;
 
+pub mod plaintext;
+
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use keepsake::body::compress::Decompressor;
-use keepsake::body::records::decode_batch;
+use keepsake::body::records::{BatchLimits, decode_batch};
 use keepsake::crypto::{
     LABEL_HEADER_MAC, LABEL_PAYLOAD, LABEL_RAW_SLOT_CHECK, LABEL_RAW_SLOT_WRAP, nonce,
 };
@@ -24,7 +26,8 @@ use keepsake::format::{
     SIGNATURE_BLOCK_LEN, SUITE_V1, SlotEntry, TAG_LEN, Trailer, slot_kind,
 };
 use keepsake::{
-    ArchiveKey, ArchiveReader, Decoder, Event, Identity, Item, Limits, Record, read_summary,
+    ArchiveKey, ArchiveReader, Decoder, Event, Identity, Item, Limits, Record, SeekableArchive,
+    read_summary,
 };
 use sha2::{Digest, Sha256};
 
@@ -104,14 +107,23 @@ pub fn decode_in_pieces(data: &[u8], mut piece: impl FnMut() -> usize) -> Outcom
     Outcome { events, error }
 }
 
-/// Decodes `data` whole, one byte at a time, and in pieces of pseudo-random
-/// lengths drawn from the input itself, and asserts that all three give the
-/// same events and the same error. Then asserts that the blocking reader and
-/// the seekable summary agree with them. Returns the outcome.
+/// Inputs up to this long are also fed to the decoder one byte at a time;
+/// longer ones only in pseudo-random pieces, half of them of 1 to 8 bytes,
+/// which cross every kind of boundary without a call per byte of a large
+/// chunk.
+pub const BYTEWISE_MAX: usize = 4096;
+
+/// Decodes `data` whole, in pieces of pseudo-random lengths drawn from the
+/// input itself and, when it is short, one byte at a time, and asserts that
+/// all give the same events and the same error. Then asserts that the
+/// blocking reader (on two threads), the reader that only checks, and the
+/// seekable summary agree with them. Returns the outcome.
 pub fn check_decode(data: &[u8]) -> Outcome {
     let whole = decode_in_pieces(data, || usize::MAX);
-    let bytewise = decode_in_pieces(data, || 1);
-    assert_eq!(whole, bytewise, "whole input versus one byte at a time");
+    if data.len() <= BYTEWISE_MAX {
+        let bytewise = decode_in_pieces(data, || 1);
+        assert_eq!(whole, bytewise, "whole input versus one byte at a time");
+    }
     // FNV-1a of the input seeds the piece lengths, so they change with every
     // mutation and a crash still reproduces from its input alone.
     let mut state = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
@@ -194,7 +206,7 @@ fn agrees<T: PartialEq + std::fmt::Debug>(
 
 /// Every record of `data`, read with [`ArchiveReader`]; the error as `Debug` text.
 fn read_with_reader(data: &[u8]) -> Result<Vec<Record>, String> {
-    let mut reader = ArchiveReader::new(data, &identities(), Limits::default())
+    let mut reader = ArchiveReader::with_threads(data, &identities(), Limits::default(), 2)
         .map_err(|error| format!("{error:?}"))?;
     let mut records = Vec::new();
     while let Some(item) = reader.next_item().map_err(|error| format!("{error:?}"))? {
@@ -215,6 +227,48 @@ fn check_with_reader(data: &[u8]) -> Result<u64, String> {
         passed += count;
     }
     Ok(passed)
+}
+
+/// Opens `data` through its seek index, if it has one, and reads every record
+/// batch the index lists: no panic, an index that fails is `Corrupt` at the
+/// index chunk or over the decoded-size limit, and whatever the index says,
+/// the batches it leads to are exactly those a streaming reader yields when
+/// it reads the archive successfully (spec §6.5.4). Returns whether the index
+/// was read.
+pub fn check_seek(data: &[u8]) -> bool {
+    let mut archive =
+        match SeekableArchive::open(Cursor::new(data), &identities(), Limits::default()) {
+            Ok(archive) => archive,
+            Err(_) => return false,
+        };
+    let Some(index) = archive.index().cloned() else {
+        return false;
+    };
+    let mut through_index = Vec::new();
+    for (chunk, entry) in index.chunks.iter().enumerate() {
+        if entry.kind != ChunkKind::RECORDS.0 {
+            continue;
+        }
+        match archive.read_chunk(chunk as u64) {
+            Ok(records) => through_index.push(records),
+            Err(_) => return true,
+        }
+    }
+    let Ok(mut reader) =
+        ArchiveReader::with_threads(Cursor::new(data), &identities(), Limits::default(), 1)
+    else {
+        return true;
+    };
+    let mut streamed = Vec::new();
+    loop {
+        match reader.next_batch() {
+            Ok(Some(batch)) => streamed.push(batch),
+            Ok(None) => break,
+            Err(_) => return true,
+        }
+    }
+    assert_eq!(through_index, streamed, "the index leads to other batches");
+    true
 }
 
 /// Whether `data` starts like an archive, rather than like a chunk description.
@@ -271,6 +325,8 @@ pub struct Sealer {
     counts: [u64; 3],
     pages: u64,
     time_range: Option<(i64, i64)>,
+    /// The chunk and offset of the last chunk sealed, when it is a seek index.
+    index: Option<(u64, u64)>,
 }
 
 fn hkdf(ikm: &[u8], salt: &[u8], info: &[&[u8]], out: &mut [u8]) {
@@ -335,7 +391,18 @@ impl Sealer {
             counts: [0; 3],
             pages: 0,
             time_range: None,
+            index: None,
         }
+    }
+
+    /// The offset the next frame starts at.
+    pub fn offset(&self) -> u64 {
+        self.out.len() as u64
+    }
+
+    /// The index of the next chunk.
+    pub fn next_chunk(&self) -> u64 {
+        self.next_chunk
     }
 
     /// Seals `stored` as the next frame (spec §5.2–§5.3).
@@ -386,9 +453,11 @@ impl Sealer {
         self.digest.update(&plain);
         self.plaintext_bytes += plain.len() as u64;
         if kind == ChunkKind::RECORDS {
-            for record in
-                decode_batch(&plain, self.next_chunk, self.max_record_size).unwrap_or_default()
-            {
+            let limits = BatchLimits {
+                max_record_size: self.max_record_size,
+                max_decoded_size: Limits::default().max_decoded_size,
+            };
+            for record in decode_batch(&plain, self.next_chunk, limits).unwrap_or_default() {
                 match record {
                     Record::Conversation(_) => self.counts[0] += 1,
                     Record::Message(message) => {
@@ -409,10 +478,12 @@ impl Sealer {
             self.pages += keepsake::body::pages::decode_batch(&plain, self.next_chunk)
                 .map_or(0, |batch| batch.pages.len() as u64);
         }
+        self.index = (kind == ChunkKind::INDEX).then(|| (self.next_chunk, self.offset()));
         self.frame(kind, frame_flags, &stored);
     }
 
-    /// Ends the archive with the trailer a reader expects (spec §6.6).
+    /// Ends the archive with the trailer a reader expects (spec §6.6); when
+    /// the chunk before it is a seek index, the trailer points to it (§6.5.1).
     pub fn trailer(&mut self) {
         let trailer = Trailer {
             chunk_count: self.next_chunk,
@@ -423,8 +494,8 @@ impl Sealer {
             plaintext_bytes: self.plaintext_bytes,
             time_range: self.time_range,
             content_digest: self.digest.clone().finalize().into(),
-            index_chunk: 0,
-            index_offset: 0,
+            index_chunk: self.index.map_or(0, |(chunk, _)| chunk),
+            index_offset: self.index.map_or(0, |(_, offset)| offset),
             signature: [0; SIGNATURE_BLOCK_LEN],
         };
         self.frame(ChunkKind::TRAILER, FLAG_FINAL, &trailer.to_bytes());

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use keepsake::Limits;
 use keepsake_sqlite::sample::SampleOptions;
 
 use super::exit::{Direction, FAILURE, Failure};
@@ -143,7 +144,7 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
     );
 
     let archive = super::location::Archive::local(&archive);
-    let ((summary, _), elapsed) = timed(|| summarize(&archive, &identities))?;
+    let ((summary, _), elapsed) = timed(|| summarize(&archive, &identities, Limits::default()))?;
     let listed = summary.trailer.as_ref().map(Counts::from);
     check(listed == Some(counts), || {
         format!("inspect lists {listed:?}, create wrote {counts:?}")
@@ -159,7 +160,16 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (first, elapsed) = timed(|| import_archive(&archive, &restored, &identities, None, false))?;
+    let (first, elapsed) = timed(|| {
+        import_archive(
+            &archive,
+            &restored,
+            &identities,
+            None,
+            Limits::default(),
+            false,
+        )
+    })?;
     let (inserted, skipped) = import_counts(&first);
     check(inserted == counts && skipped == Counts::default(), || {
         format!("a first import inserted {inserted:?} and skipped {skipped:?} of {counts:?}")
@@ -170,7 +180,16 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (again, elapsed) = timed(|| import_archive(&archive, &restored, &identities, None, false))?;
+    let (again, elapsed) = timed(|| {
+        import_archive(
+            &archive,
+            &restored,
+            &identities,
+            None,
+            Limits::default(),
+            false,
+        )
+    })?;
     let (inserted, skipped) = import_counts(&again);
     check(inserted == Counts::default() && skipped == counts, || {
         format!("a second import inserted {inserted:?} and skipped {skipped:?} of {counts:?}")
@@ -181,7 +200,8 @@ pub fn run(messages: u64, conversations: u64) -> Result<Report, Failure> {
         elapsed,
     );
 
-    let (verified, elapsed) = timed(|| verify_archive(&archive, &identities, false))?;
+    let (verified, elapsed) =
+        timed(|| verify_archive(&archive, &identities, Limits::default(), false))?;
     let intact = Counts::from(&verified.trailer);
     check(intact == counts, || {
         format!("verify found {intact:?}, create wrote {counts:?}")

@@ -135,7 +135,7 @@ pub fn classify(error: &Error, direction: Direction) -> (u8, &'static str, Optio
             DAMAGED,
             "limit_exceeded",
             Some(
-                "the archive declares sizes this reader does not accept; it is damaged or was made with larger limits",
+                "the archive holds sizes this reader does not accept: it is damaged, hostile, or was made with chunks over 4MiB; if you trust it, raise the limits with --max-chunk-size",
             ),
         ),
         Error::LimitExceeded { .. } => (FAILURE, "limit_exceeded", None),

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use keepsake::Identity;
 use keepsake::crypto::signature::Signer;
+use keepsake::{Identity, Limits};
 use keepsake_sqlite::{ImportOptions, ImportReport};
 
 use super::exit::{Direction, Failure};
@@ -94,15 +94,18 @@ pub(crate) fn import_archive(
     db: &Path,
     identities: &[Identity],
     trusted_signer: Option<Signer>,
+    limits: Limits,
     show: bool,
 ) -> Result<ImportReport, Failure> {
-    let (totals, identities) =
-        archive.open_once(identities, |error| import_failure(error, archive, db))?;
+    let (totals, identities) = archive.open_once(identities, limits, |error| {
+        import_failure(error, archive, db)
+    })?;
     let source = archive.stream()?;
     with_progress(show, "importing the archive", |progress| {
         let options = ImportOptions {
             progress: progress.clone(),
             trusted_signer,
+            limits,
         };
         keepsake_sqlite::import_archive_from(source, &identities, db, &options, totals)
     })
@@ -129,12 +132,13 @@ pub fn import(
     open_with: &super::keys::OpenWith,
     selection: &keepsake::Selection,
     trusted_signer: Option<&str>,
+    limits: Limits,
     json: bool,
 ) -> Result<Report, Failure> {
     let trusted = trusted_signer.map(super::keys::parse_signer).transpose()?;
     let identities = open_with.identities()?;
     if selection.is_everything() {
-        return import_all(archive, db, &identities, trusted, json);
+        return import_all(archive, db, &identities, trusted, limits, json);
     }
     if let (Some(since), Some(until)) = (selection.since, selection.until)
         && since >= until
@@ -149,6 +153,7 @@ pub fn import(
         let options = ImportOptions {
             progress: progress.clone(),
             trusted_signer: trusted,
+            limits,
         };
         keepsake_sqlite::import_selected_from(&mut source, &identities, db, selection, &options)
     })
@@ -252,10 +257,11 @@ pub(crate) fn import_all(
     db: &Path,
     identities: &[Identity],
     trusted_signer: Option<Signer>,
+    limits: Limits,
     json: bool,
 ) -> Result<Report, Failure> {
     let started = Instant::now();
-    let report = import_archive(archive, db, identities, trusted_signer, !json)?;
+    let report = import_archive(archive, db, identities, trusted_signer, limits, !json)?;
     let elapsed = started.elapsed();
     let (inserted, skipped) = import_counts(&report);
     let mut human = format!(

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use keepsake::{ArchiveMode, ArchiveSummary, Identity, SignatureStatus};
+use keepsake::{ArchiveMode, ArchiveSummary, Identity, Limits, SignatureStatus};
 use keepsake_sqlite::VerifyReport;
 
 use super::exit::{Direction, Failure};
@@ -67,14 +67,19 @@ fn opened_human(opened_with: keepsake::OpenedWith) -> &'static str {
 pub(crate) fn summarize(
     archive: &Archive,
     identities: &[Identity],
+    limits: Limits,
 ) -> Result<(ArchiveSummary, Fetched), Failure> {
-    archive.summary(identities)
+    archive.summary(identities, limits)
 }
 
 /// `keepsake inspect`.
-pub fn inspect(archive: &Archive, open_with: &super::keys::OpenWith) -> Result<Report, Failure> {
+pub fn inspect(
+    archive: &Archive,
+    open_with: &super::keys::OpenWith,
+    limits: Limits,
+) -> Result<Report, Failure> {
     let identities = open_with.identities()?;
-    let (summary, fetched) = summarize(archive, &identities)?;
+    let (summary, fetched) = summarize(archive, &identities, limits)?;
     let metadata = &summary.metadata;
     let selection = Selection::of(metadata);
     let trailer = summary.trailer.as_ref();
@@ -203,6 +208,7 @@ pub(crate) struct VerifyJson<'a> {
 pub(crate) fn verify_archive(
     archive: &Archive,
     identities: &[Identity],
+    limits: Limits,
     show: bool,
 ) -> Result<VerifyReport, Failure> {
     let failure = |error| {
@@ -212,10 +218,10 @@ pub(crate) fn verify_archive(
             format!("cannot verify {archive}"),
         )
     };
-    let (totals, identities) = archive.open_once(identities, failure)?;
+    let (totals, identities) = archive.open_once(identities, limits, failure)?;
     let source = archive.stream()?;
     with_progress(show, "verifying the archive", |progress| {
-        keepsake_sqlite::verify_archive_from(source, &identities, progress, totals)
+        keepsake_sqlite::verify_archive_from(source, &identities, limits, progress, totals)
     })
     .map_err(failure)
 }
@@ -224,13 +230,14 @@ pub(crate) fn verify_archive(
 pub fn verify(
     archive: &Archive,
     open_with: &super::keys::OpenWith,
+    limits: Limits,
     trusted_signer: Option<&str>,
     json: bool,
 ) -> Result<Report, Failure> {
     let trusted = trusted_signer.map(super::keys::parse_signer).transpose()?;
     let identities = open_with.identities()?;
     let started = Instant::now();
-    let report = verify_archive(archive, &identities, !json)?;
+    let report = verify_archive(archive, &identities, limits, !json)?;
     let elapsed = started.elapsed();
     if let Some(trusted) = &trusted {
         keepsake::crypto::signature::require_signer(&report.signature, trusted).map_err(

@@ -257,9 +257,13 @@ impl Archive {
     }
 
     /// The header, metadata and trailer, from a few ranged reads, and what they fetched.
-    pub fn summary(&self, identities: &[Identity]) -> Result<(ArchiveSummary, Fetched), Failure> {
+    pub fn summary(
+        &self,
+        identities: &[Identity],
+        limits: keepsake::Limits,
+    ) -> Result<(ArchiveSummary, Fetched), Failure> {
         let mut reader = self.ranged()?;
-        let summary = keepsake::read_summary(&mut reader, identities, keepsake::Limits::default())
+        let summary = keepsake::read_summary(&mut reader, identities, limits)
             .map_err(|error| self.failure(error))?;
         Ok((summary, Fetched::of(&mut reader)))
     }
@@ -271,10 +275,11 @@ impl Archive {
     pub fn open_once(
         &self,
         identities: &[Identity],
+        limits: keepsake::Limits,
         failure: impl FnOnce(keepsake::Error) -> Failure,
     ) -> Result<(ReadTotals, Vec<Identity>), Failure> {
         let mut reader = self.ranged()?;
-        let summary = keepsake::read_summary(&mut reader, identities, keepsake::Limits::default());
+        let summary = keepsake::read_summary(&mut reader, identities, limits);
         keepsake_sqlite::plan_full_read(summary, identities).map_err(failure)
     }
 

@@ -11,6 +11,7 @@ mod import;
 mod inspect;
 mod keygen;
 pub mod keys;
+pub mod limits;
 pub mod location;
 pub mod pages;
 pub mod progress_bar;

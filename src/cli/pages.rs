@@ -139,6 +139,7 @@ pub struct RestoreRequest {
     pub trusted_signer: Option<String>,
     pub keep_triggers_and_views: bool,
     pub full_check: bool,
+    pub limits: keepsake::Limits,
     pub json: bool,
 }
 
@@ -165,7 +166,7 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
         .transpose()?;
     let identities = open_with.identities()?;
     let started = Instant::now();
-    let (totals, identities) = archive.open_once(&identities, |error| {
+    let (totals, identities) = archive.open_once(&identities, request.limits, |error| {
         library_failure(
             error,
             Direction::Reading,
@@ -184,6 +185,7 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
                 trusted_signer,
                 keep_triggers_and_views: request.keep_triggers_and_views,
                 full_check: request.full_check,
+                limits: request.limits,
             },
             totals,
         )
@@ -192,7 +194,7 @@ pub fn restore(request: &RestoreRequest) -> Result<Report, Failure> {
         // Only a mode mismatch is worth a second look at the header.
         let records = matches!(error, keepsake::Error::InvalidInput { .. })
             && matches!(
-                archive.summary(&identities),
+                archive.summary(&identities, request.limits),
                 Ok((summary, _)) if summary.metadata.mode == ArchiveMode::Records
             );
         let failure = library_failure(

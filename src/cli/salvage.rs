@@ -88,13 +88,18 @@ fn lost_line(lost: &LostChunk) -> String {
 }
 
 /// `keepsake salvage`.
-pub fn salvage(archive: &Archive, out: &Archive, key_file: &Path) -> Result<Report, Failure> {
+pub fn salvage(
+    archive: &Archive,
+    out: &Archive,
+    key_file: &Path,
+    limits: keepsake::Limits,
+) -> Result<Report, Failure> {
     let key = read_key(key_file)?;
     let mut source = archive.ranged()?;
     let mut sink = out.sink(false, "output archive", "choose another --out")?;
     let identities = [keepsake::Identity::RawKey(key.clone())];
     let report: SalvageReport = write_then_commit(&mut sink, |sink| {
-        Ok(keepsake::salvage(&mut source, &identities, &key, sink)?.1)
+        Ok(keepsake::salvage(&mut source, &identities, limits, &key, sink)?.1)
     })
     .map_err(|error| {
         library_failure(

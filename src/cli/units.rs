@@ -6,7 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use keepsake::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use keepsake::limits::{MIN_CHUNK_SIZE, WRITER_MAX_CHUNK_SIZE};
 
 /// Parses a conversation id written in hex (upper or lower case).
 pub fn parse_hex_id(text: &str) -> Result<Vec<u8>, String> {
@@ -46,9 +46,22 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     })
 }
 
-/// Parses a chunk size: plain bytes, or a number with a `KiB` or `MiB` suffix
-/// (`K`, `KB`, `M` and `MB` are read as the same binary units).
+/// Parses a chunk size for a writer: plain bytes, or a number with a `KiB`
+/// or `MiB` suffix (`K`, `KB`, `M` and `MB` are read as the same binary units).
 pub fn parse_chunk_size(text: &str) -> Result<u32, String> {
+    parse_size(text, WRITER_MAX_CHUNK_SIZE)
+}
+
+/// Parses the largest chunk size a reader accepts, in the same forms as
+/// [`parse_chunk_size`] or with a `GiB` suffix, up to the format's largest.
+pub fn parse_reader_chunk_size(text: &str) -> Result<u32, String> {
+    parse_size(text, u32::MAX)
+}
+
+/// Parses a size from 4 KiB to `largest` bytes.
+fn parse_size(text: &str, largest: u32) -> Result<u32, String> {
+    let not_a_size =
+        || format!("`{text}` is not a size: write bytes, or a number followed by KiB, MiB or GiB");
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())
@@ -58,25 +71,20 @@ pub fn parse_chunk_size(text: &str) -> Result<u32, String> {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a size: write bytes, or a number followed by KiB or MiB"
-            ));
-        }
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(not_a_size()),
     };
     let bytes = digits
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(|| {
-            format!("`{text}` is not a size: write bytes, or a number followed by KiB or MiB")
-        })?;
-    let range = u64::from(MIN_CHUNK_SIZE)..=u64::from(DEFAULT_MAX_CHUNK_SIZE);
+        .ok_or_else(not_a_size)?;
+    let range = u64::from(MIN_CHUNK_SIZE)..=u64::from(largest);
     if !range.contains(&bytes) {
         return Err(format!(
             "the chunk size must be between {} and {}, not {}",
             bytes_human(u64::from(MIN_CHUNK_SIZE)),
-            bytes_human(u64::from(DEFAULT_MAX_CHUNK_SIZE)),
+            bytes_human(u64::from(largest)),
             bytes_human(bytes)
         ));
     }
@@ -212,6 +220,11 @@ mod tests {
         assert!(parse_chunk_size("65MiB").is_err());
         assert!(parse_chunk_size("lots").is_err());
         assert!(parse_chunk_size("99999999999999999999MiB").is_err());
+        // A reader may accept more than a writer writes, up to the format's u32.
+        assert_eq!(parse_reader_chunk_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_reader_chunk_size("1GiB"), Ok(1 << 30));
+        assert!(parse_reader_chunk_size("4GiB").is_err());
+        assert!(parse_reader_chunk_size("1KiB").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 use std::fs::File;
 use std::path::Path;
 
-use keepsake::read_summary;
+use keepsake::{Limits, read_summary};
 use keepsake_sqlite::{
     CreateOptions, ImportOptions, create_archive, import_archive_with, verify_archive_with,
 };
@@ -74,7 +74,8 @@ pub unsafe extern "C" fn keepsake_archive_verify(
         // SAFETY: as the caller promises.
         let options = unsafe { handle(options, "the open options") }?;
         let progress = progress(on_progress, user_data);
-        let verified = verify_archive_with(path, &options.identities, &progress)?;
+        let verified =
+            verify_archive_with(path, &options.identities, Limits::default(), &progress)?;
         // SAFETY: NULL or writable, as the caller promises.
         unsafe { put_if_asked(report, &VerifyJson::of(&verified)) }
     })
@@ -116,7 +117,7 @@ pub unsafe extern "C" fn keepsake_database_import(
         let progress = progress(on_progress, user_data);
         let import_options = ImportOptions {
             progress,
-            trusted_signer: None,
+            ..ImportOptions::default()
         };
         let imported = import_archive_with(archive, &options.identities, db, &import_options)?;
         // SAFETY: NULL or writable, as the caller promises.

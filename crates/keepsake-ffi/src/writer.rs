@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::path::Path;
 
-use keepsake::body::records::decode_batch;
+use keepsake::body::records::{BatchLimits, decode_batch};
 use keepsake::format::Trailer;
 use keepsake::json::Json;
 use keepsake::storage::{ArchiveSink, FileSink, WriteMode};
@@ -226,7 +226,12 @@ pub unsafe extern "C" fn keepsake_writer_write_encoded(
         let writer = unsafe { handle_mut(writer, "the writer") }?;
         // SAFETY: as the caller promises.
         let batch = unsafe { bytes(batch, batch_len, "the batch") }?;
-        let records = decode_batch(batch, 0, writer.max_record_size).map_err(|error| {
+        let records = decode_batch(
+            batch,
+            0,
+            BatchLimits::record_size_only(writer.max_record_size),
+        )
+        .map_err(|error| {
             Error::invalid(format!(
                 "the batch is not a valid record batch body: {error}"
             ))

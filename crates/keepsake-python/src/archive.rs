@@ -94,7 +94,7 @@ pub(crate) fn import_archive(
     let progress = self::progress(progress, &raised);
     let options = keepsake_sqlite::ImportOptions {
         progress,
-        trusted_signer: None,
+        ..keepsake_sqlite::ImportOptions::default()
     };
     let imported =
         py.detach(|| keepsake_sqlite::import_archive_with(&path, &identities, &db, &options));
@@ -114,7 +114,13 @@ pub(crate) fn verify_archive(
     let identities = identities(key)?;
     let raised = Raised::default();
     let progress = self::progress(progress, &raised);
-    let verified =
-        py.detach(|| keepsake_sqlite::verify_archive_with(&path, &identities, &progress));
+    let verified = py.detach(|| {
+        keepsake_sqlite::verify_archive_with(
+            &path,
+            &identities,
+            keepsake::Limits::default(),
+            &progress,
+        )
+    });
     VerifyReport::of(py, &raised.result(verified)?)
 }

@@ -22,9 +22,9 @@ pub use create::{CreateReport, create_archive, create_archive_to};
 pub use estimate::{SizeEstimate, estimate_archive};
 pub use import::{
     CONSENT_CLOCK_SKEW_NS, ImportOptions, ImportReport, KindCounts, PartialImportReport,
-    ReadTotals, VerifyReport, archive_metadata, import_archive, import_archive_from,
-    import_archive_with, import_selected, import_selected_from, plan_full_read, verify_archive,
-    verify_archive_from, verify_archive_with,
+    ReadTotals, VerifyReport, archive_metadata, archive_metadata_with, import_archive,
+    import_archive_from, import_archive_with, import_selected, import_selected_from,
+    plan_full_read, verify_archive, verify_archive_from, verify_archive_with,
 };
 pub use rows::{insert_message, is_active};
 pub use schema::{REFERENCE_SCHEMA, open_database};

@@ -75,6 +75,13 @@ impl MessageWindow {
         self.bytes.len() + self.text.len()
     }
 
+    /// How many bytes the window holds: its fields and a row per message.
+    /// Messages with empty fields cost their row; counting it keeps a window
+    /// of them as small as any other.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.bytes() + self.rows.len() * std::mem::size_of::<Row>()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }

@@ -160,6 +160,7 @@ fn verify_and_import_from_a_stream_match_the_archive() {
     let report = keepsake_sqlite::verify_archive_from(
         Cursor::new(&setup.archive),
         &ids,
+        keepsake::Limits::default(),
         &Progress::default(),
         totals,
     )

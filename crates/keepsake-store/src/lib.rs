@@ -40,7 +40,7 @@
 //!     let restored = std::path::Path::new("restored.db");
 //!     let options = ImportOptions {
 //!         progress: Progress::new(|event| eprintln!("{} bytes downloaded", event.bytes_done)),
-//!         trusted_signer: None,
+//!         ..Default::default()
 //!     };
 //!     keepsake_sqlite::import_archive_from(
 //!         archive.stream()?, &identities, restored, &options, ReadTotals::default(),

@@ -403,7 +403,7 @@ fn an_import_reports_progress_in_downloaded_bytes() {
     let identities = [Identity::RawKey(key)];
     let options = keepsake_sqlite::ImportOptions {
         progress,
-        trusted_signer: None,
+        ..Default::default()
     };
     let report =
         keepsake_sqlite::import_archive_from(stream, &identities, &db, &options, totals).unwrap();

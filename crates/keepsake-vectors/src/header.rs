@@ -2,7 +2,6 @@
 
 use keepsake::error::Limit;
 use keepsake::format::{ChunkKind, SlotEntry};
-use keepsake::limits::DEFAULT_MAX_CHUNK_SIZE;
 
 use super::*;
 
@@ -321,8 +320,8 @@ pub(crate) fn header_vectors(base: &Built, out: &mut Vec<Vector>) {
         ),
         (
             "max-chunk-size-over-reader-limit",
-            (DEFAULT_MAX_CHUNK_SIZE + 1, DEFAULT_MAX_CHUNK_SIZE + 1 - 8),
-            "a header declaring max_chunk_size 64 MiB + 1, over the default reader limit; valid otherwise",
+            (READER_CHUNK_LIMIT + 1, READER_CHUNK_LIMIT + 1 - 8),
+            "a header declaring max_chunk_size 64 MiB + 1, over the manifest's reader limit; valid otherwise",
             Outcome::LimitExceeded {
                 limit: Limit::ChunkSize,
             },
@@ -351,13 +350,13 @@ pub(crate) fn header_vectors(base: &Built, out: &mut Vec<Vector>) {
     let mut build = Build::new(
         "max-chunk-size-at-reader-limit",
         &[KEY],
-        &options(DEFAULT_MAX_CHUNK_SIZE, 3),
+        &options(READER_CHUNK_LIMIT, 3),
     );
     build.batch(&base_batches()[0]);
     out.push(
-        build
-            .finish()
-            .success("a header declaring max_chunk_size 64 MiB, exactly the default reader limit"),
+        build.finish().success(
+            "a header declaring max_chunk_size 64 MiB, exactly the manifest's reader limit",
+        ),
     );
 
     let twin = base_build("base-twin").finish();

@@ -21,7 +21,9 @@ use keepsake::crypto::signature::SignatureStatus;
 use keepsake::crypto::{ArchiveKey, Identity, Passphrase, X25519Identity};
 use keepsake::error::{Error, Limit};
 use keepsake::format::{ChunkKind, FLAG_COMPRESSED, Trailer};
+use keepsake::limits::Limits;
 
+mod amplification;
 mod batch;
 mod build;
 mod compression;
@@ -40,6 +42,7 @@ mod slots;
 mod trailer;
 mod zstd_frames;
 
+use amplification::*;
 use batch::*;
 use build::*;
 use compression::*;
@@ -340,6 +343,21 @@ pub fn records_sha256(records: &[Record]) -> [u8; 32] {
     digest.finalize().into()
 }
 
+/// The reader limits every vector is read with, which the manifest states
+/// (`reader_limits`): the defaults of spec §9, but chunks and records of up
+/// to 64 MiB, so that the vectors at and over that chunk-size limit keep the
+/// one defect they were made with.
+pub fn reader_limits() -> Limits {
+    Limits {
+        max_chunk_size: READER_CHUNK_LIMIT,
+        max_record_size: READER_CHUNK_LIMIT,
+        ..Limits::default()
+    }
+}
+
+/// The chunk-size limit of [`reader_limits`].
+const READER_CHUNK_LIMIT: u32 = 64 << 20;
+
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -371,6 +389,7 @@ pub fn all() -> Vec<Vector> {
     salvage_records::vectors(&mut out);
     duplicates::vectors(&mut out);
     index_reads::vectors(&mut out);
+    amplification_vectors(&mut out);
     let mut names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();

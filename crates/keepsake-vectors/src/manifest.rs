@@ -12,7 +12,6 @@ use keepsake::body::salvage_record::SalvageRecord;
 use keepsake::crypto::X25519Identity;
 use keepsake::format::Trailer;
 use keepsake::json::Json;
-use keepsake::limits::DEFAULT_MAX_CHUNK_SIZE;
 
 use super::*;
 
@@ -127,6 +126,7 @@ pub(crate) struct SignatureJson {
 pub(crate) struct ReaderLimitsJson {
     pub(crate) max_chunk_size: u32,
     pub(crate) max_record_size: u32,
+    pub(crate) max_decoded_size: u64,
 }
 
 #[derive(Serialize)]
@@ -245,8 +245,9 @@ pub fn files(vectors: &[Vector]) -> Vec<(String, Vec<u8>)> {
         format: "keepsake-test-vectors",
         format_version: keepsake::format::FORMAT_VERSION,
         reader_limits: ReaderLimitsJson {
-            max_chunk_size: DEFAULT_MAX_CHUNK_SIZE,
-            max_record_size: DEFAULT_MAX_CHUNK_SIZE,
+            max_chunk_size: reader_limits().max_chunk_size,
+            max_record_size: reader_limits().max_record_size,
+            max_decoded_size: reader_limits().max_decoded_size,
         },
         vectors: vectors.iter().map(entry).collect(),
     };

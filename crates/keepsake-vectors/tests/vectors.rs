@@ -80,7 +80,7 @@ fn read_whole(vector: &Vector, threads: usize) -> Reading {
         let mut reader = ArchiveReader::with_threads(
             &vector.bytes[..],
             &identities(vector),
-            Limits::default(),
+            keepsake_vectors::reader_limits(),
             threads,
         )?;
         reading.header = Some(reader.header().clone());
@@ -100,7 +100,7 @@ fn read_whole(vector: &Vector, threads: usize) -> Reading {
 /// The sans-I/O decoder fed one byte at a time.
 fn read_byte_by_byte(vector: &Vector) -> Reading {
     let mut reading = Reading::new();
-    let mut decoder = Decoder::new(&identities(vector), Limits::default());
+    let mut decoder = Decoder::new(&identities(vector), keepsake_vectors::reader_limits());
     let result = (|| {
         for byte in vector.bytes.chunks(1) {
             let mut input = byte;
@@ -136,7 +136,7 @@ fn read_checking_only(vector: &Vector) -> (Reading, usize) {
         let mut reader = ArchiveReader::checking_only(
             &vector.bytes[..],
             &identities(vector),
-            Limits::default(),
+            keepsake_vectors::reader_limits(),
         )?;
         reading.header = Some(reader.header().clone());
         reading.metadata = Some(reader.metadata().clone());
@@ -276,7 +276,7 @@ fn every_success_vector_summarises_to_its_trailer() {
         let summary = read_summary(
             Cursor::new(&vector.bytes),
             &identities(vector),
-            Limits::default(),
+            keepsake_vectors::reader_limits(),
         )
         .unwrap_or_else(|error| panic!("{}: {error}", vector.name));
         assert_eq!(
@@ -310,7 +310,7 @@ fn read_through_index(vector: &Vector) -> Result<Vec<Record>, Error> {
     let mut archive = SeekableArchive::open(
         Cursor::new(&vector.bytes),
         &identities(vector),
-        Limits::default(),
+        keepsake_vectors::reader_limits(),
     )?;
     let index = archive
         .index()
@@ -397,10 +397,7 @@ fn a_header_over_the_default_limit_reads_under_a_raised_limit() {
         .iter()
         .find(|v| v.name == "max-chunk-size-over-reader-limit")
         .unwrap();
-    let raised = Limits {
-        max_chunk_size: (64 << 20) + 1,
-        max_record_size: (64 << 20) + 1,
-    };
+    let raised = Limits::for_chunk_size((64 << 20) + 1);
     let mut reader = ArchiveReader::new(&vector.bytes[..], &identities(vector), raised).unwrap();
     let mut records = Vec::new();
     while let Some(batch) = reader.next_batch().unwrap() {
@@ -434,6 +431,7 @@ fn outcome_fields(outcome: &Outcome) -> Vec<(&'static str, Value)> {
             match limit {
                 Limit::ChunkSize => "chunk_size",
                 Limit::RecordSize => "record_size",
+                Limit::DecodedSize => "decoded_size",
                 Limit::Argon2Memory => "argon2_memory",
                 Limit::Argon2Passes => "argon2_passes",
                 Limit::Argon2Lanes => "argon2_lanes",
@@ -456,7 +454,19 @@ fn the_committed_manifest_describes_the_committed_files() {
     let manifest: Value =
         serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["format"], "keepsake-test-vectors");
-    assert_eq!(manifest["reader_limits"]["max_chunk_size"], 64 << 20);
+    let limits = keepsake_vectors::reader_limits();
+    assert_eq!(
+        manifest["reader_limits"]["max_chunk_size"],
+        limits.max_chunk_size
+    );
+    assert_eq!(
+        manifest["reader_limits"]["max_record_size"],
+        limits.max_record_size
+    );
+    assert_eq!(
+        manifest["reader_limits"]["max_decoded_size"],
+        limits.max_decoded_size
+    );
     let entries = manifest["vectors"].as_array().unwrap();
     assert_eq!(entries.len(), catalogue().len());
     for entry in entries {
@@ -481,7 +491,8 @@ fn the_committed_manifest_describes_the_committed_files() {
         let mut facts = None;
         let mut salvage = None;
         let result = (|| {
-            let mut reader = ArchiveReader::new(&bytes[..], &[identity], Limits::default())?;
+            let mut reader =
+                ArchiveReader::new(&bytes[..], &[identity], keepsake_vectors::reader_limits())?;
             let header = reader.header().clone();
             let metadata = reader.metadata().clone();
             while let Some(item) = reader.next_item()? {

@@ -15,6 +15,8 @@ pub enum Limit {
     ChunkSize,
     /// The largest single encoded record.
     RecordSize,
+    /// The largest decoded size of a record batch or a seek index (spec §6.3.1).
+    DecodedSize,
     /// Argon2 memory of a passphrase slot, in KiB.
     Argon2Memory,
     /// Argon2 passes of a passphrase slot.
@@ -32,6 +34,7 @@ impl Limit {
         match self {
             Limit::ChunkSize => "chunk_size",
             Limit::RecordSize => "record_size",
+            Limit::DecodedSize => "decoded_size",
             Limit::Argon2Memory => "argon2_memory",
             Limit::Argon2Passes => "argon2_passes",
             Limit::Argon2Lanes => "argon2_lanes",
@@ -42,7 +45,7 @@ impl Limit {
     /// What the limit counts.
     pub fn unit(&self) -> &'static str {
         match self {
-            Limit::ChunkSize | Limit::RecordSize => "bytes",
+            Limit::ChunkSize | Limit::RecordSize | Limit::DecodedSize => "bytes",
             Limit::Argon2Memory => "KiB",
             Limit::Argon2Passes => "passes",
             Limit::Argon2Lanes => "lanes",
@@ -56,6 +59,7 @@ impl fmt::Display for Limit {
         f.write_str(match self {
             Limit::ChunkSize => "chunk size",
             Limit::RecordSize => "record size",
+            Limit::DecodedSize => "a batch's decoded size",
             Limit::Argon2Memory => "a passphrase slot's Argon2 memory",
             Limit::Argon2Passes => "a passphrase slot's Argon2 pass count",
             Limit::Argon2Lanes => "a passphrase slot's Argon2 lane count",

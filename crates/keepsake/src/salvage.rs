@@ -25,8 +25,8 @@ use crate::body::salvage_record::SalvageRecord;
 use crate::crypto::{ArchiveKey, Identity};
 use crate::error::{Error, Result};
 use crate::format::{
-    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, TAG_LEN, TRAILER_LEN,
-    Trailer, check_value,
+    ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, TAG_LEN, Trailer,
+    check_value,
 };
 use crate::limits::Limits;
 use crate::stream::decoder::{Decoder, FrameOpener, SealedFrame, Unit};
@@ -113,11 +113,12 @@ impl SalvageReport {
     }
 }
 
-/// Reads the damaged archive at `archive` with `identities` and writes every
-/// record of every chunk that authenticates to a new archive at `out`, with
-/// a fresh file key and salt and one slot for the first raw key among
-/// `identities`. `out` must not exist; it is written under a temporary name
-/// and renamed once complete.
+/// Reads the damaged archive at `archive` with `identities`, under `limits`,
+/// and writes every record of every chunk that authenticates to a new
+/// archive at `out`, with a fresh file key and salt and one slot for the first
+/// raw key among `identities`. `out` must not exist; it is written under a
+/// temporary name and renamed once complete. A batch over `limits` counts
+/// as lost.
 ///
 /// The header must open (otherwise its error is returned and nothing is
 /// written). After a damaged frame the scan goes on at the end the frame
@@ -127,6 +128,7 @@ impl SalvageReport {
 pub fn salvage_archive(
     archive: &Path,
     identities: &[Identity],
+    limits: Limits,
     out: &Path,
 ) -> Result<SalvageReport> {
     let key = identities
@@ -141,7 +143,9 @@ pub fn salvage_archive(
             )
         })?;
     let source = File::open(archive)?;
-    write_new_file(out, |sink| Ok(salvage(source, identities, key, sink)?.1))
+    write_new_file(out, |sink| {
+        Ok(salvage(source, identities, limits, key, sink)?.1)
+    })
 }
 
 /// The salvage itself, from any seekable source into any sink.
@@ -154,10 +158,11 @@ pub fn salvage_archive(
 pub fn salvage<R: Read + Seek, W: std::io::Write>(
     source: R,
     identities: &[Identity],
+    limits: Limits,
     key: &ArchiveKey,
     sink: W,
 ) -> Result<(W, SalvageReport)> {
-    let mut scan = Scanner::open(source, identities)?;
+    let mut scan = Scanner::open(source, identities, limits)?;
     let mut counting = DependencyFilter::default();
     let (mut report, original) = scan_all(&mut scan, &mut |records| {
         counting.keep(records);
@@ -270,9 +275,15 @@ fn scan_all<R: Read + Seek>(
                 report.chunks_recovered += 1;
                 match frame.kind {
                     ChunkKind::TRAILER => {
+                        // The frame ends where its own length says: a final
+                        // frame too short to hold a trailer is damage.
+                        let end = offset + FRAME_HEADER_LEN as u64 + u64::from(frame.stored_len);
+                        report.trailing_bytes = scan.len.saturating_sub(end);
                         trailer = Trailer::parse(&body, chunk).ok();
-                        report.trailing_bytes =
-                            scan.len - (offset + MIN_FRAME_LEN + TRAILER_LEN as u64);
+                        if trailer.is_none() {
+                            report.chunks_recovered -= 1;
+                            damaged.insert(chunk, offset);
+                        }
                         break;
                     }
                     ChunkKind::METADATA if chunk == 0 => {
@@ -299,7 +310,7 @@ fn scan_all<R: Read + Seek>(
                         }
                     },
                     ChunkKind::INDEX => {
-                        index = SeekIndex::parse(&body, chunk).ok();
+                        index = SeekIndex::parse(&body, chunk, scan.max_decoded_size).ok();
                     }
                     // Another ignorable chunk authenticated: nothing to keep.
                     _ => {}
@@ -466,16 +477,17 @@ struct Scanner<R: Read + Seek> {
     header_len: u64,
     opener: FrameOpener,
     max_chunk_size: u32,
+    max_decoded_size: u64,
     window: Vec<u8>,
     window_at: u64,
 }
 
 impl<R: Read + Seek> Scanner<R> {
     /// Opens the header; its failure is the salvage's failure.
-    fn open(mut source: R, identities: &[Identity]) -> Result<Self> {
+    fn open(mut source: R, identities: &[Identity], limits: Limits) -> Result<Self> {
         let len = source.seek(SeekFrom::End(0))?;
         source.seek(SeekFrom::Start(0))?;
-        let mut decoder = Decoder::new(identities, Limits::default());
+        let mut decoder = Decoder::new(identities, limits);
         let mut buffer = vec![0; 64 * 1024];
         let (header_len, max_chunk_size) = 'header: loop {
             let read = source.read(&mut buffer)?;
@@ -503,6 +515,7 @@ impl<R: Read + Seek> Scanner<R> {
             header_len,
             opener,
             max_chunk_size,
+            max_decoded_size: limits.max_decoded_size,
             window: Vec::new(),
             window_at: 0,
         })
@@ -605,6 +618,47 @@ impl<R: Read + Seek> Scanner<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::records::{Consent, ConsentEntityType, ConsentState};
+
+    #[test]
+    fn a_final_frame_too_short_for_a_trailer_is_lost_not_read_past() {
+        let key = ArchiveKey::from_bytes([7; 32]);
+        let options = WriterOptions {
+            threads: 1,
+            ..WriterOptions::default()
+        };
+        let mut writer =
+            ArchiveWriter::new(Vec::new(), &[&key], &ArchiveMetadata::now(), &options).unwrap();
+        writer.without_index();
+        writer
+            .write_record(&Record::Consent(Consent {
+                entity_type: ConsentEntityType::Inbox,
+                entity: "someone".into(),
+                state: ConsentState::Allowed,
+                updated_at_ns: 1,
+            }))
+            .unwrap();
+        writer.flush_batch().unwrap();
+        // An authentic final frame of kind 0x04 holding 100 bytes, not 512.
+        writer
+            .write_frame(ChunkKind::TRAILER, FLAG_FINAL, vec![0; 100])
+            .unwrap();
+        let bytes = writer.into_sink().unwrap();
+        let (_, report) = salvage(
+            std::io::Cursor::new(&bytes),
+            &[key.clone().into()],
+            Limits::default(),
+            &key,
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(report.trailing_bytes, 0);
+        assert_eq!(report.written.consent, 1);
+        assert!(!report.is_complete());
+        assert_eq!(report.lost.len(), 1);
+        assert_eq!(report.lost[0].chunk, 2);
+        assert_eq!(report.chunks_expected, None);
+    }
 
     #[test]
     fn a_salvage_record_always_fits_one_chunk() {

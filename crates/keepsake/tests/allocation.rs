@@ -6,6 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use keepsake::format::{ChunkKind, FLAG_COMPRESSED, FrameHeader, MAGIC};
+use keepsake::limits::DEFAULT_MAX_CHUNK_SIZE;
 use keepsake::{
     ArchiveKey, ArchiveMetadata, ArchiveReader, ArchiveWriter, Error, Limits, WriterOptions,
 };
@@ -92,7 +93,7 @@ fn read(bytes: &[u8]) -> Result<(), Error> {
 
 #[test]
 fn a_frame_declaring_u32_max_bytes_is_refused_without_allocating_it() {
-    let mut bytes = archive_start(64 << 20);
+    let mut bytes = archive_start(DEFAULT_MAX_CHUNK_SIZE);
     let frame = FrameHeader {
         kind: ChunkKind::RECORDS,
         flags: FLAG_COMPRESSED,
@@ -111,11 +112,11 @@ fn a_frame_declaring_u32_max_bytes_is_refused_without_allocating_it() {
 
 #[test]
 fn a_frame_at_the_limit_that_then_ends_costs_what_was_sent() {
-    let mut bytes = archive_start(64 << 20);
+    let mut bytes = archive_start(DEFAULT_MAX_CHUNK_SIZE);
     let frame = FrameHeader {
         kind: ChunkKind::RECORDS,
         flags: FLAG_COMPRESSED,
-        stored_len: (64 << 20) + 16,
+        stored_len: DEFAULT_MAX_CHUNK_SIZE + 16,
         chunk: 1,
     };
     bytes.extend_from_slice(&frame.to_bytes());
@@ -176,4 +177,101 @@ fn a_page_batch_decodes_within_its_own_size() {
     let (result, peak) = peak_during(|| keepsake::body::pages::decode_batch(&hostile, 1));
     assert!(matches!(result, Err(Error::Corrupt { chunk: 1, .. })));
     assert!(peak < 1024, "peak {peak}");
+}
+
+/// An archive of default chunks whose batch chunk holds one conversation
+/// record with `members` empty member ids: a byte each, compressed to almost
+/// nothing.
+fn crowded_archive(members: usize) -> Vec<u8> {
+    use keepsake::body::records::{
+        BatchBuilder, Conversation, ConversationKind, Record, encode_record,
+    };
+    let key = ArchiveKey::from_bytes(KEY);
+    let options = WriterOptions {
+        threads: 1,
+        ..WriterOptions::default()
+    };
+    let mut writer =
+        ArchiveWriter::new(Vec::new(), &[&key], &ArchiveMetadata::now(), &options).unwrap();
+    writer.without_index();
+    let record = Record::Conversation(Conversation {
+        id: b"crowded".to_vec(),
+        kind: ConversationKind::Group,
+        created_at_ns: 0,
+        name: None,
+        dm_peer: None,
+        added_by: None,
+        member_ids: vec![String::new(); members],
+        metadata: Default::default(),
+        last_message_ns: None,
+    });
+    let mut batch = BatchBuilder::new();
+    batch.push_encoded(&encode_record(&record).unwrap());
+    // Through the hidden hook, past the writer's own decoded-size budget.
+    writer
+        .write_chunk(ChunkKind::RECORDS, batch.take())
+        .unwrap();
+    writer.tally_mut().add_record(&record);
+    writer.finish().unwrap().0
+}
+
+/// Reads with one thread, checking only or building records.
+fn read_with(bytes: &[u8], build: bool) -> Result<u64, Error> {
+    let identities = [ArchiveKey::from_bytes(KEY).into()];
+    let mut count = 0;
+    if build {
+        let mut reader = ArchiveReader::with_threads(bytes, &identities, Limits::default(), 1)?;
+        while let Some(batch) = reader.next_batch()? {
+            count += batch.len() as u64;
+        }
+    } else {
+        let mut reader = ArchiveReader::checking_only(bytes, &identities, Limits::default())?;
+        while let Some(records) = reader.check_next()? {
+            count += records;
+        }
+    }
+    Ok(count)
+}
+
+/// Peak allocation on this thread allowed for reading a default archive's
+/// frame without building records: its stored bytes, its body and a spare
+/// buffer of 1 MiB each, and room for the decoder's state.
+const ONE_FRAME: usize = 4 << 20;
+
+#[test]
+fn a_batch_over_the_decoded_size_limit_is_refused_before_its_records_are_built() {
+    // A million empty members: a 1 MiB entry, 33 MiB of decoded size.
+    let bytes = crowded_archive((1 << 20) - 64);
+    assert!(bytes.len() < 8 << 10, "{} bytes", bytes.len());
+    for build in [false, true] {
+        let (result, peak) = peak_during(|| read_with(&bytes, build));
+        assert!(
+            matches!(
+                result,
+                Err(Error::LimitExceeded {
+                    what: keepsake::Limit::DecodedSize,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        assert!(peak < ONE_FRAME, "building {build}: peak {peak} bytes");
+    }
+}
+
+#[test]
+fn a_batch_at_the_decoded_size_limit_costs_a_bounded_multiple_of_it() {
+    // 256 + L + 32 × (1 + m) with L = m + 14: at most 16 MiB.
+    let members = ((keepsake::limits::DEFAULT_MAX_DECODED_SIZE - 256 - 14 - 32 - 3) / 33) as usize;
+    let bytes = crowded_archive(members);
+    // Checking walks the member list without building anything.
+    let (result, peak) = peak_during(|| read_with(&bytes, false));
+    assert_eq!(result.unwrap(), 1);
+    assert!(peak < ONE_FRAME, "checking: peak {peak} bytes");
+    // Building the record costs a string per member: within the factor of
+    // its decoded size spec §6.3.1 states for this implementation.
+    let (result, peak) = peak_during(|| read_with(&bytes, true));
+    assert_eq!(result.unwrap(), 1);
+    let bound = keepsake::limits::DEFAULT_MAX_DECODED_SIZE as usize * 23 / 10 + ONE_FRAME;
+    assert!(peak < bound, "building: peak {peak} bytes over {bound}");
 }

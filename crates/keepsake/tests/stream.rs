@@ -301,6 +301,7 @@ fn a_header_declaring_more_than_the_reader_allows_is_a_limit() {
     let strict = Limits {
         max_chunk_size: 4096,
         max_record_size: 4096,
+        ..Limits::default()
     };
     assert!(matches!(
         ArchiveReader::new(&bytes[..], &[key(7).into()], strict),

@@ -64,6 +64,9 @@ struct StepJson {
     /// For an import of part of an archive: chunks decrypted of the total.
     chunks_decrypted: Option<u64>,
     chunks_total: Option<u64>,
+    /// Why the operation failed, when it did: the failure's kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
     peak_rss_bytes: Option<u64>,
 }
 
@@ -75,8 +78,46 @@ struct Done {
     chunks: Option<(u64, u64)>,
 }
 
-/// `keepsake bench-step`: one operation, then this process's peak memory.
+/// `keepsake bench-step`: one operation, then this process's peak memory,
+/// printed as one JSON object whether the operation succeeded or not (a
+/// failure also exits with its status and names its kind).
 pub fn step(step: &Step) -> Result<Report, Failure> {
+    let (done, failure) = match run_step(step) {
+        Ok(done) => (done, None),
+        Err(failure) => (Done::new(step.name(), 0, 0), Some(failure)),
+    };
+    let json = StepJson {
+        ok: failure.is_none(),
+        step: done.name,
+        records: done.records,
+        output_bytes: done.output_bytes,
+        chunks_decrypted: done.chunks.map(|(decrypted, _)| decrypted),
+        chunks_total: done.chunks.map(|(_, total)| total),
+        error: failure.as_ref().map(|failure| failure.kind),
+        peak_rss_bytes: own_peak_rss(),
+    };
+    let mut report = Report::new(String::new(), &json)?;
+    report.flag = failure.map(|failure| (failure.code, failure.message));
+    Ok(report)
+}
+
+impl Step {
+    /// The step's name in its report.
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Create { .. } => "create",
+            Step::CreatePages { .. } => "create-pages",
+            Step::Estimate { .. } => "estimate",
+            Step::Verify { .. } => "verify",
+            Step::Import { .. } => "import",
+            Step::Restore { .. } => "restore",
+            Step::Copy { .. } => "copy",
+        }
+    }
+}
+
+/// Runs one step: what it handled and wrote.
+fn run_step(step: &Step) -> Result<Done, Failure> {
     let failed = |what: &'static str, direction| {
         move |error| library_failure(error, direction, format!("cannot {what}"))
     };
@@ -190,16 +231,7 @@ pub fn step(step: &Step) -> Result<Report, Failure> {
             Done::new("copy", rows, database_bytes(target))
         }
     };
-    let json = StepJson {
-        ok: true,
-        step: done.name,
-        records: done.records,
-        output_bytes: done.output_bytes,
-        chunks_decrypted: done.chunks.map(|(decrypted, _)| decrypted),
-        chunks_total: done.chunks.map(|(_, total)| total),
-        peak_rss_bytes: own_peak_rss(),
-    };
-    Report::new(String::new(), &json)
+    Ok(done)
 }
 
 impl Done {

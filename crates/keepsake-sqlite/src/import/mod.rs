@@ -28,8 +28,17 @@ use target::import_into;
 /// body: cheap whatever the archive's size. A damaged body goes unnoticed;
 /// [`verify_archive`] finds it.
 pub fn archive_metadata(archive: &Path, identities: &[Identity]) -> Result<ArchiveSummary> {
-    let file = File::open(archive)?;
-    read_summary(file, identities, Limits::default())
+    archive_metadata_with(archive, identities, Limits::default())
+}
+
+/// As [`archive_metadata`], accepting what `limits` accept (for archives
+/// whose chunks are larger than default readers read).
+pub fn archive_metadata_with(
+    archive: &Path,
+    identities: &[Identity],
+    limits: Limits,
+) -> Result<ArchiveSummary> {
+    read_summary(File::open(archive)?, identities, limits)
 }
 
 /// What [`verify_archive`] found.
@@ -58,18 +67,19 @@ pub struct VerifyReport {
 /// Reads and authenticates a whole archive, as an import would, and writes
 /// nothing: `Ok` means an import of it would find no damage.
 pub fn verify_archive(archive: &Path, identities: &[Identity]) -> Result<VerifyReport> {
-    verify_archive_with(archive, identities, &Progress::default())
+    verify_archive_with(archive, identities, Limits::default(), &Progress::default())
 }
 
-/// As [`verify_archive`], reporting to `progress` and stopping with
-/// [`Error::Cancelled`] when it is cancelled.
+/// As [`verify_archive`], under `limits`, reporting to `progress` and
+/// stopping with [`Error::Cancelled`] when it is cancelled.
 pub fn verify_archive_with(
     archive: &Path,
     identities: &[Identity],
+    limits: Limits,
     progress: &Progress,
 ) -> Result<VerifyReport> {
-    let (totals, identities) = open_once(archive, identities)?;
-    verify_archive_from(File::open(archive)?, &identities, progress, totals)
+    let (totals, identities) = open_once(archive, identities, limits)?;
+    verify_archive_from(File::open(archive)?, &identities, limits, progress, totals)
 }
 
 /// As [`verify_archive_with`], from any byte stream (a download, a pipe),
@@ -77,12 +87,13 @@ pub fn verify_archive_with(
 pub fn verify_archive_from(
     source: impl Read,
     identities: &[Identity],
+    limits: Limits,
     progress: &Progress,
     totals: ReadTotals,
 ) -> Result<VerifyReport> {
     let mut tracker = totals.tracker(progress, Phase::Verify);
     // Checks every record as an import would, without building them.
-    let mut reader = ArchiveReader::checking_only(source, identities, Limits::default())?;
+    let mut reader = ArchiveReader::checking_only(source, identities, limits)?;
     // Records, or pages in a pages archive.
     let mut records = 0;
     while let Some(checked) = reader.check_next()? {
@@ -141,8 +152,12 @@ impl ReadTotals {
 pub(crate) fn open_once(
     archive: &Path,
     identities: &[Identity],
+    limits: Limits,
 ) -> Result<(ReadTotals, Vec<Identity>)> {
-    plan_full_read(archive_metadata(archive, identities), identities)
+    plan_full_read(
+        archive_metadata_with(archive, identities, limits),
+        identities,
+    )
 }
 
 /// What a full read of an archive needs once its summary has been read (or
@@ -241,6 +256,8 @@ pub struct ImportOptions {
     /// [`Error::UntrustedSignature`]. It is checked once the whole archive
     /// has been read, before the transaction commits.
     pub trusted_signer: Option<Signer>,
+    /// What the reader accepts from the archive (spec §9).
+    pub limits: Limits,
 }
 
 /// Imports an archive into the database at `db` (created, with
@@ -273,7 +290,7 @@ pub fn import_archive_with(
     db: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
-    let (totals, identities) = open_once(archive, identities)?;
+    let (totals, identities) = open_once(archive, identities, options.limits)?;
     import_archive_from(File::open(archive)?, &identities, db, options, totals)
 }
 
@@ -291,7 +308,7 @@ pub fn import_archive_from(
 ) -> Result<ImportReport> {
     let mut tracker = totals.tracker(&options.progress, Phase::Import);
     // A wrong key or a damaged header fails here, before the database is touched.
-    let mut reader = ArchiveReader::new(source, identities, Limits::default())?;
+    let mut reader = ArchiveReader::new(source, identities, options.limits)?;
     if reader.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row: rebuild the database from it with restore",
@@ -374,7 +391,7 @@ pub fn import_selected_from<S: Read + Seek>(
     options: &ImportOptions,
 ) -> Result<PartialImportReport> {
     let mut tracker = options.progress.track(Phase::Import);
-    let mut seekable = SeekableArchive::open(&mut source, identities, Limits::default())?;
+    let mut seekable = SeekableArchive::open(&mut source, identities, options.limits)?;
     if seekable.metadata().mode != ArchiveMode::Records {
         return Err(Error::invalid(
             "this archive holds database pages, not records; it cannot be imported row by row",
@@ -406,7 +423,7 @@ pub fn import_selected_from<S: Read + Seek>(
     let identities = [Identity::Opened(seekable.header().opened.clone())];
     drop(seekable);
     source.seek(SeekFrom::Start(0))?;
-    let mut reader = ArchiveReader::new(source, &identities, Limits::default())?;
+    let mut reader = ArchiveReader::new(source, &identities, options.limits)?;
     let mut import = import_into(db, &mut |importer| {
         let mut filter = Filter::new(selection);
         let mut records = 0;

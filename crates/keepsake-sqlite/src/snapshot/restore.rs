@@ -57,6 +57,8 @@ pub struct RestoreOptions {
     /// Run SQLite's full `integrity_check`, which also checks every index
     /// against its table (several times slower), instead of `quick_check`.
     pub full_check: bool,
+    /// What the reader accepts from the archive (spec §9).
+    pub limits: Limits,
 }
 
 /// What [`restore_database`] rebuilt.
@@ -99,7 +101,7 @@ pub fn restore_database(
     out_db: &Path,
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
-    let (totals, identities) = open_once(archive, identities)?;
+    let (totals, identities) = open_once(archive, identities, options.limits)?;
     restore_database_from(File::open(archive)?, &identities, out_db, options, totals)
 }
 
@@ -120,7 +122,7 @@ pub fn restore_database_from(
     let mut tracker = options.progress.track(Phase::Restore);
     tracker.set_totals(totals.bytes, totals.records);
     let archive_pages = totals.records;
-    let reader = ArchiveReader::new(source, identities, Limits::default())?;
+    let reader = ArchiveReader::new(source, identities, options.limits)?;
     let temp_path = pending.temp.path().to_path_buf();
     let result = restore_into(
         reader,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use crate::body::records::Record;
+use crate::body::records::{Record, Scanned, ScannedRecord};
 use crate::error::{Error, Result};
 use crate::format::{ChunkKind, SIGNATURE_BLOCK_LEN, Trailer};
 
@@ -224,19 +224,18 @@ impl ContentTally {
     /// them, from facts gathered off this thread: the outcome is the one
     /// [`ContentTally::check_order`] and [`ContentTally::add_record`] give
     /// record by record.
-    pub(crate) fn add_batch(&mut self, facts: &BatchFacts) -> Result<(), OrderError> {
+    /// `body` is the batch the facts were gathered from.
+    pub(crate) fn add_batch(&mut self, facts: &BatchFacts, body: &[u8]) -> Result<(), OrderError> {
         for step in &facts.order {
-            match step {
-                OrderStep::Define(id) => {
-                    if !self.seen_conversations.insert(id.clone()) {
-                        return Err(OrderError::DuplicateConversation);
-                    }
+            let id = body
+                .get(step.at as usize..(step.at as usize).saturating_add(step.len as usize))
+                .unwrap_or_default();
+            if step.define {
+                if !self.seen_conversations.insert(id.to_vec()) {
+                    return Err(OrderError::DuplicateConversation);
                 }
-                OrderStep::Require(id) => {
-                    if !self.seen_conversations.contains(id) {
-                        return Err(OrderError::OrphanMessage);
-                    }
-                }
+            } else if !self.seen_conversations.contains(id) {
+                return Err(OrderError::OrphanMessage);
             }
         }
         self.conversations += facts.conversations;
@@ -329,12 +328,14 @@ fn widen(range: Option<(i64, i64)>, more: (i64, i64)) -> Option<(i64, i64)> {
 }
 
 /// What one record batch adds to a [`ContentTally`], gathered on the thread
-/// that decoded the batch so that the in-order thread only merges it.
+/// that checked the batch so that the in-order thread only merges it.
 ///
 /// Dependency order needs the conversations seen in earlier batches, so the
 /// batch keeps, in record order, each conversation it defines and each
 /// conversation its messages need that it has not defined or needed already:
 /// replaying those steps fails at the same record as checking one by one.
+/// Each step names its id by where it stands in the batch's body, so what the
+/// facts keep is a few bytes per record, however long the ids.
 #[derive(Debug, Default)]
 pub(crate) struct BatchFacts {
     /// How many records the batch holds.
@@ -344,57 +345,82 @@ pub(crate) struct BatchFacts {
     consent: u64,
     time_range: Option<(i64, i64)>,
     order: Vec<OrderStep>,
+}
+
+/// A conversation id a record defines or needs: bytes `at .. at + len` of the body.
+#[derive(Clone, Copy, Debug)]
+struct OrderStep {
+    define: bool,
+    at: u32,
+    len: u32,
+}
+
+/// Gathers a [`BatchFacts`] while a batch body is walked, record by record.
+pub(crate) struct FactsBuilder<'a> {
+    body: &'a [u8],
+    facts: BatchFacts,
     /// Conversations this batch has defined or needed, to record each once.
-    mentioned: HashSet<Vec<u8>>,
+    mentioned: HashSet<&'a [u8]>,
 }
 
-#[derive(Debug)]
-enum OrderStep {
-    /// A conversation record: its id must not have been seen.
-    Define(Vec<u8>),
-    /// A message: its conversation must have been seen.
-    Require(Vec<u8>),
-}
-
-impl BatchFacts {
-    /// Notes a conversation record.
-    pub(crate) fn conversation(&mut self, id: &[u8]) {
-        self.records += 1;
-        self.conversations += 1;
-        self.mentioned.insert(id.to_vec());
-        self.order.push(OrderStep::Define(id.to_vec()));
-    }
-
-    /// Notes a message record.
-    pub(crate) fn message(&mut self, conversation_id: &[u8], sent_at_ns: i64) {
-        self.records += 1;
-        self.messages += 1;
-        self.time_range = widen(self.time_range, (sent_at_ns, sent_at_ns));
-        // Messages mostly follow their conversation, so the last step is checked first.
-        let just_seen = matches!(
-            self.order.last(),
-            Some(OrderStep::Define(id) | OrderStep::Require(id)) if id == conversation_id
-        );
-        if !just_seen && !self.mentioned.contains(conversation_id) {
-            self.mentioned.insert(conversation_id.to_vec());
-            self.order
-                .push(OrderStep::Require(conversation_id.to_vec()));
+impl<'a> FactsBuilder<'a> {
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        FactsBuilder {
+            body,
+            facts: BatchFacts::default(),
+            mentioned: HashSet::new(),
         }
     }
 
-    /// Notes a consent record.
-    pub(crate) fn consent(&mut self) {
-        self.records += 1;
-        self.consent += 1;
+    /// Notes a record walked in this builder's body.
+    pub(crate) fn add(&mut self, record: &ScannedRecord<'a>) {
+        self.facts.records += 1;
+        match record.kind {
+            Scanned::Conversation { id } => {
+                self.facts.conversations += 1;
+                self.mentioned.insert(id);
+                self.push(true, id);
+            }
+            Scanned::Message {
+                conversation_id,
+                sent_at_ns,
+            } => {
+                self.facts.messages += 1;
+                self.facts.time_range = widen(self.facts.time_range, (sent_at_ns, sent_at_ns));
+                // Messages mostly follow their conversation, so the last step is checked first.
+                let just_seen = self
+                    .facts
+                    .order
+                    .last()
+                    .is_some_and(|last| self.id(last) == conversation_id);
+                if !just_seen && self.mentioned.insert(conversation_id) {
+                    self.push(false, conversation_id);
+                }
+            }
+            Scanned::Consent => self.facts.consent += 1,
+        }
     }
 
-    /// Notes any record.
-    pub(crate) fn add_record(&mut self, record: &Record) {
-        match record {
-            Record::Conversation(conversation) => self.conversation(&conversation.id),
-            Record::Message(message) => self.message(&message.conversation_id, message.sent_at_ns),
-            Record::Consent(_) => self.consent(),
-        }
+    pub(crate) fn finish(self) -> BatchFacts {
+        self.facts
+    }
+
+    /// Records a step for `id`, a slice of the body.
+    fn push(&mut self, define: bool, id: &[u8]) {
+        // Bodies are bounded by the header's u32 chunk size.
+        let at = (id.as_ptr() as usize).saturating_sub(self.body.as_ptr() as usize);
+        self.facts.order.push(OrderStep {
+            define,
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+            len: u32::try_from(id.len()).unwrap_or(u32::MAX),
+        });
+    }
+
+    fn id(&self, step: &OrderStep) -> &'a [u8] {
+        let at = step.at as usize;
+        self.body
+            .get(at..at.saturating_add(step.len as usize))
+            .unwrap_or_default()
     }
 }
 
@@ -405,7 +431,9 @@ mod tests {
 
     use super::*;
     use crate::body::records::strategy::{consent, conversation, message};
-    use crate::body::records::{Conversation, Message};
+    use crate::body::records::{
+        BatchBuilder, BatchLimits, Conversation, Message, check_batch, encode_record,
+    };
 
     /// Records over a few conversation ids in any order, so that many break
     /// dependency order, cut into batches.
@@ -474,14 +502,29 @@ mod tests {
         Ok(counts(&tally))
     }
 
+    /// The facts of each batch gathered from its encoding, as a reader does.
     fn merged(batches: &[Vec<Record>]) -> Outcome {
         let mut tally = ContentTally::default();
         for (at, batch) in batches.iter().enumerate() {
-            let mut facts = BatchFacts::default();
-            batch.iter().for_each(|record| facts.add_record(record));
+            let mut builder = BatchBuilder::new();
+            for record in batch {
+                builder.push_encoded(&encode_record(record).unwrap());
+            }
+            let body = builder.take();
+            let mut facts = FactsBuilder::new(&body);
+            if !batch.is_empty() {
+                check_batch(
+                    &body,
+                    1,
+                    BatchLimits::record_size_only(u32::MAX),
+                    |_, record| facts.add(&record),
+                )
+                .unwrap();
+            }
+            let facts = facts.finish();
             assert_eq!(facts.records, batch.len() as u64);
             tally
-                .add_batch(&facts)
+                .add_batch(&facts, &body)
                 .map_err(|why| (at, why.describe()))?;
         }
         Ok(counts(&tally))

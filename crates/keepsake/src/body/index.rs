@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::body::records::{Record, decode_exact, encode_into};
-use crate::error::{Error, Result};
+use crate::body::canonical::Walker;
+use crate::body::records::{Record, encode_into};
+use crate::error::{Error, Limit, Result};
 use crate::format::ChunkKind;
+use crate::limits::{DECODED_PER_INDEX_ENTRY, DECODED_PER_LIST_ELEMENT, DECODED_PER_VALUE, Limits};
 
 /// The body of a seek-index chunk (spec §6.5).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,12 +71,20 @@ impl SeekIndex {
         Ok(out)
     }
 
-    /// Decodes and checks an index body found in chunk `chunk` (spec §6.5):
-    /// one canonical encoding, ids strictly ascending and each referred to,
-    /// every list strictly ascending and in range, and counts consistent.
-    /// Offsets are checked against the file by the seekable reader.
-    pub fn parse(body: &[u8], chunk: u64) -> Result<SeekIndex> {
-        let index: SeekIndex = decode_exact(body, chunk, "the seek index")?;
+    /// Decodes and checks an index body found in chunk `chunk` (spec §6.5.2):
+    /// one canonical encoding whose decoded size is at most
+    /// `max_decoded_size`, checked before anything is built, then ids
+    /// strictly ascending and each referred to, every list strictly ascending
+    /// and in range, and counts consistent. Offsets are checked against the
+    /// file by the seekable reader.
+    pub fn parse(body: &[u8], chunk: u64, max_decoded_size: u64) -> Result<SeekIndex> {
+        let decoded_size = decoded_size(body)
+            .ok_or_else(|| Error::corrupt(chunk, "the seek index is not one canonical encoding"))?;
+        Limits::check(Limit::DecodedSize, decoded_size, max_decoded_size)?;
+        // A body that walked is canonical: decoding it cannot fail.
+        let index: SeekIndex = postcard::from_bytes(body).map_err(|error| {
+            Error::corrupt(chunk, format!("the seek index does not decode: {error}"))
+        })?;
         let bad = |why: &str| Err(Error::corrupt(chunk, format!("the seek index {why}")));
         if index.conversations.windows(2).any(|w| w[0] >= w[1]) {
             return bad("lists conversation ids out of order or twice");
@@ -113,6 +123,20 @@ impl SeekIndex {
         Ok(index)
     }
 
+    /// The decoded size of this index (spec §6.5.2).
+    pub fn decoded_size(&self) -> u64 {
+        let ids = self.conversations.iter().map(|id| id.0.len() as u64);
+        let elements = self.chunks.iter().map(|entry| {
+            (entry.conversation_records.len() + entry.message_conversations.len()) as u64
+        });
+        index_decoded_size(
+            self.conversations.len() as u64,
+            ids.sum(),
+            self.chunks.len() as u64,
+            elements.sum(),
+        )
+    }
+
     /// The position of conversation `id` in [`SeekIndex::conversations`].
     pub fn conversation(&self, id: &[u8]) -> Option<u32> {
         self.conversations
@@ -120,6 +144,46 @@ impl SeekIndex {
             .ok()
             .map(|at| at as u32)
     }
+}
+
+/// The decoded size of an index holding `ids` conversation ids of `id_bytes`
+/// bytes in all, and `entries` entries whose lists hold `elements` positions
+/// in all (spec §6.5.2).
+fn index_decoded_size(ids: u64, id_bytes: u64, entries: u64, elements: u64) -> u64 {
+    ids.saturating_mul(DECODED_PER_VALUE)
+        .saturating_add(id_bytes)
+        .saturating_add(entries.saturating_mul(DECODED_PER_INDEX_ENTRY))
+        .saturating_add(elements.saturating_mul(DECODED_PER_LIST_ELEMENT))
+}
+
+/// Walks an index body as one canonical [`SeekIndex`] without building it,
+/// and returns its decoded size; `None` if the body is not one.
+fn decoded_size(body: &[u8]) -> Option<u64> {
+    let mut walk = Walker::new(body);
+    let (mut ids, mut id_bytes, mut entries, mut elements) = (0u64, 0u64, 0u64, 0u64);
+    for _ in 0..walk.count()? {
+        id_bytes += walk.bytes()?.len() as u64;
+        ids += 1;
+    }
+    for _ in 0..walk.count()? {
+        walk.u64()?;
+        walk.u8()?;
+        for _ in 0..2 {
+            for _ in 0..walk.count()? {
+                walk.u32()?;
+                elements += 1;
+            }
+        }
+        walk.u64()?;
+        walk.u64()?;
+        if walk.option()? {
+            walk.i64()?;
+            walk.i64()?;
+        }
+        entries += 1;
+    }
+    walk.is_done()
+        .then(|| index_decoded_size(ids, id_bytes, entries, elements))
 }
 
 /// Builds a [`SeekIndex`] while an archive is written: one entry per chunk,
@@ -314,7 +378,7 @@ mod tests {
         #[test]
         fn indices_round_trip(index in index()) {
             let bytes = index.to_bytes().unwrap();
-            prop_assert_eq!(SeekIndex::parse(&bytes, 7).unwrap(), index);
+            prop_assert_eq!(SeekIndex::parse(&bytes, 7, u64::MAX).unwrap(), index);
         }
 
         #[test]
@@ -324,9 +388,44 @@ mod tests {
                 let at = at.index(bytes.len());
                 bytes[at] = byte;
             }
-            if let Ok(parsed) = SeekIndex::parse(&bytes, 7) {
+            if let Ok(parsed) = SeekIndex::parse(&bytes, 7, u64::MAX) {
                 prop_assert_eq!(parsed.to_bytes().unwrap(), bytes);
             }
+        }
+
+        /// The walk accepts exactly the bodies a canonical decode accepts,
+        /// and measures the index that decode builds.
+        #[test]
+        fn the_walk_accepts_and_measures_what_a_decode_builds(
+            index in index(),
+            edits in vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = index.to_bytes().unwrap();
+            prop_assert_eq!(decoded_size(&bytes), Some(index.decoded_size()));
+            for (at, value) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            let cut_short = &bytes[..cut.index(bytes.len() + 1)];
+            for candidate in [&bytes[..], cut_short] {
+                let decoded: Option<SeekIndex> =
+                    crate::body::records::decode_exact(candidate, 7, "the seek index").ok();
+                prop_assert_eq!(decoded_size(candidate), decoded.map(|index| index.decoded_size()));
+            }
+        }
+
+        #[test]
+        fn an_index_over_the_decoded_size_limit_is_refused(index in index()) {
+            let bytes = index.to_bytes().unwrap();
+            let size = index.decoded_size();
+            prop_assume!(size > 0);
+            prop_assert_eq!(SeekIndex::parse(&bytes, 7, size).unwrap(), index);
+            let refused = matches!(
+                SeekIndex::parse(&bytes, 7, size - 1),
+                Err(Error::LimitExceeded { what: Limit::DecodedSize, value, .. }) if value == size
+            );
+            prop_assert!(refused);
         }
 
         #[test]
@@ -337,9 +436,42 @@ mod tests {
             prop_assume!(ids < 0x80);
             let mut padded = vec![(ids as u8) | 0x80, 0x00];
             padded.extend_from_slice(&bytes[1..]);
-            let rejected = matches!(SeekIndex::parse(&padded, 7), Err(Error::Corrupt { chunk: 7, .. }));
+            let rejected = matches!(SeekIndex::parse(&padded, 7, u64::MAX), Err(Error::Corrupt { chunk: 7, .. }));
             prop_assert!(rejected);
         }
+    }
+
+    #[test]
+    fn a_body_claiming_millions_of_entries_is_measured_before_it_is_built() {
+        // A million empty entries take seven bytes each and count 128 each.
+        let entry = IndexEntry::default();
+        let index = SeekIndex {
+            conversations: Vec::new(),
+            chunks: vec![entry; 1000],
+        };
+        let bytes = index.to_bytes().unwrap();
+        assert_eq!(bytes.len(), 3 + 7 * 1000);
+        assert_eq!(index.decoded_size(), 128 * 1000);
+        assert!(matches!(
+            SeekIndex::parse(&bytes, 7, 128 * 1000 - 1),
+            Err(Error::LimitExceeded {
+                what: Limit::DecodedSize,
+                ..
+            })
+        ));
+        // Ids cost their length and 32 each; list elements 8 each.
+        let index = SeekIndex {
+            conversations: vec![ConversationId(vec![1, 2, 3])],
+            chunks: vec![IndexEntry {
+                kind: ChunkKind::RECORDS.0,
+                conversation_records: vec![0],
+                message_conversations: vec![0],
+                messages: 1,
+                sent_range: Some((0, 0)),
+                ..IndexEntry::default()
+            }],
+        };
+        assert_eq!(index.decoded_size(), 32 + 3 + 128 + 2 * 8);
     }
 
     #[test]
@@ -353,7 +485,7 @@ mod tests {
             conversations: vec![ConversationId(vec![2]), ConversationId(vec![1])],
             chunks: vec![entry.clone()],
         };
-        assert!(SeekIndex::parse(&unsorted.to_bytes().unwrap(), 3).is_err());
+        assert!(SeekIndex::parse(&unsorted.to_bytes().unwrap(), 3, u64::MAX).is_err());
         let unreferenced = SeekIndex {
             conversations: vec![
                 ConversationId(vec![1]),
@@ -362,11 +494,11 @@ mod tests {
             ],
             chunks: vec![entry.clone()],
         };
-        assert!(SeekIndex::parse(&unreferenced.to_bytes().unwrap(), 3).is_err());
+        assert!(SeekIndex::parse(&unreferenced.to_bytes().unwrap(), 3, u64::MAX).is_err());
         let out_of_range = SeekIndex {
             conversations: vec![ConversationId(vec![1])],
             chunks: vec![entry],
         };
-        assert!(SeekIndex::parse(&out_of_range.to_bytes().unwrap(), 3).is_err());
+        assert!(SeekIndex::parse(&out_of_range.to_bytes().unwrap(), 3, u64::MAX).is_err());
     }
 }

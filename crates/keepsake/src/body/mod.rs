@@ -2,6 +2,7 @@
 //! and record batches, SQLite page batches, the seek index, the salvage
 //! record, and the counts and digest the trailer commits to.
 
+pub(crate) mod canonical;
 pub mod compress;
 pub mod content;
 pub mod index;

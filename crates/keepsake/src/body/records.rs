@@ -3,20 +3,22 @@
 //! Records are postcard-encoded; a record batch is a schema version followed
 //! by length-prefixed records, so a reader checks each record's length against
 //! the header's limit before decoding it. Encodings are canonical: a reader
-//! re-encodes every record and rejects one whose bytes differ.
+//! walks each record's bytes, which must be the one encoding of a record, and
+//! adds up the batch's decoded size (spec §6.3.1) before building anything.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Limit, Result};
+use crate::limits::record_decoded_size;
 
-mod view;
+mod scan;
 
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategy;
 
-pub(crate) use view::RecordView;
+pub(crate) use scan::{Scanned, ScannedRecord};
 
 /// The record schema version this crate writes and reads (spec §6.3).
 pub const RECORD_SCHEMA: u32 = 1;
@@ -150,6 +152,29 @@ pub enum Record {
     Message(Message),
     /// A consent preference.
     Consent(Consent),
+}
+
+impl Record {
+    /// How many string and byte-string values the record holds: the fields
+    /// that always hold one, each optional one present, each member id, and
+    /// each key and each value of the metadata. Its decoded size counts them
+    /// (spec §6.3.1).
+    pub fn values(&self) -> u64 {
+        fn present<T>(value: &Option<T>) -> u64 {
+            u64::from(value.is_some())
+        }
+        match self {
+            Record::Conversation(conversation) => {
+                1 + present(&conversation.name)
+                    + present(&conversation.dm_peer)
+                    + present(&conversation.added_by)
+                    + conversation.member_ids.len() as u64
+                    + 2 * conversation.metadata.len() as u64
+            }
+            Record::Message(message) => 6 + present(&message.reference_id),
+            Record::Consent(_) => 1,
+        }
+    }
 }
 
 /// What an archive holds: rows of records, or the pages of a whole database.
@@ -417,39 +442,99 @@ pub fn encode_record(record: &Record) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Decodes a record batch body from chunk `chunk`, checking every record's
-/// length against `max_record_size` before decoding it.
-pub fn decode_batch(body: &[u8], chunk: u64, max_record_size: u32) -> Result<Vec<Record>> {
-    let mut records = Vec::new();
-    for_each_record(body, chunk, max_record_size, |record| {
-        records.push(decode_canonical(record, chunk, "a record")?);
-        Ok(())
-    })?;
-    Ok(records)
+/// The limits a record batch is decoded under (spec §6.3.1): the header's
+/// `max_record_size` and the reader's decoded-size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// The largest record entry, from the archive's header.
+    pub max_record_size: u32,
+    /// The largest decoded size of the batch, from the reader's limits.
+    pub max_decoded_size: u64,
 }
 
-/// Decodes and checks a record batch body as [`decode_batch`] does, handing
-/// each record to `each` as a view borrowed from `body` instead of building
-/// it: the same checks without copying a byte of content.
+impl BatchLimits {
+    /// No limit but the record size: for batches this process wrote itself.
+    pub fn record_size_only(max_record_size: u32) -> Self {
+        BatchLimits {
+            max_record_size,
+            max_decoded_size: u64::MAX,
+        }
+    }
+}
+
+/// What checking a whole record batch found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedBatch {
+    /// How many records it holds.
+    pub records: u64,
+    /// Its decoded size (spec §6.3.1).
+    pub decoded_size: u64,
+}
+
+/// Decodes a record batch body from chunk `chunk`: checks it as
+/// [`check_batch`] does, and only then builds its records.
+pub fn decode_batch(body: &[u8], chunk: u64, limits: BatchLimits) -> Result<Vec<Record>> {
+    let checked = check_batch(body, chunk, limits, |_, _| {})?;
+    materialise_batch(body, chunk, checked.records)
+}
+
+/// Checks a record batch body (spec §6.3.1): the schema version, each
+/// entry's length against `max_record_size`, each record's canonical
+/// encoding, and the running decoded size against `max_decoded_size`, each
+/// before anything is allocated for the record. Each record is handed to
+/// `each`, with its entry's offset in `body`, as the fields its walk found.
 pub(crate) fn check_batch<'a>(
     body: &'a [u8],
     chunk: u64,
-    max_record_size: u32,
-    mut each: impl FnMut(RecordView<'a>),
-) -> Result<()> {
-    for_each_record(body, chunk, max_record_size, |record| {
-        each(decode_canonical(record, chunk, "a record")?);
+    limits: BatchLimits,
+    mut each: impl FnMut(usize, ScannedRecord<'a>),
+) -> Result<CheckedBatch> {
+    let mut checked = CheckedBatch {
+        records: 0,
+        decoded_size: 0,
+    };
+    for_each_entry(body, chunk, limits.max_record_size, |at, entry| {
+        let record = scan::scan_record(entry)
+            .ok_or_else(|| Error::corrupt(chunk, "a record is not one canonical encoding"))?;
+        checked.decoded_size = checked
+            .decoded_size
+            .saturating_add(record_decoded_size(entry.len(), record.values));
+        if checked.decoded_size > limits.max_decoded_size {
+            return Err(Error::LimitExceeded {
+                what: Limit::DecodedSize,
+                value: checked.decoded_size,
+                limit: limits.max_decoded_size,
+            });
+        }
+        checked.records += 1;
+        each(at, record);
         Ok(())
-    })
+    })?;
+    Ok(checked)
 }
 
-/// Walks a record batch body (spec §6.3): checks the schema version, then
-/// hands `each` the bytes of every record after checking its length prefix.
-fn for_each_record<'a>(
+/// Builds the `records` records of a batch that [`check_batch`] accepted.
+pub(crate) fn materialise_batch(body: &[u8], chunk: u64, records: u64) -> Result<Vec<Record>> {
+    // The check bounded the count by the decoded size, itself bounded.
+    let mut out = Vec::with_capacity(usize::try_from(records).unwrap_or(0));
+    for_each_entry(body, chunk, u32::MAX, |_, entry| {
+        // A checked entry is canonical: decoding it cannot fail.
+        out.push(postcard::from_bytes(entry).map_err(|error| {
+            Error::corrupt(chunk, format!("a record does not decode: {error}"))
+        })?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Walks a record batch body (spec §6.3.1): checks the schema version, then
+/// hands `each` the offset and bytes of every entry's record after checking
+/// its length prefix.
+fn for_each_entry<'a>(
     body: &'a [u8],
     chunk: u64,
     max_record_size: u32,
-    mut each: impl FnMut(&'a [u8]) -> Result<()>,
+    mut each: impl FnMut(usize, &'a [u8]) -> Result<()>,
 ) -> Result<()> {
     let (schema, mut rest) = take_varint_u32(body, chunk, "the batch schema version")?;
     if schema != RECORD_SCHEMA {
@@ -479,7 +564,7 @@ fn for_each_record<'a>(
                 "a record runs past the end of its batch",
             ));
         }
-        each(&after[..len])?;
+        each(body.len() - after.len(), &after[..len])?;
         rest = &after[len..];
     }
     Ok(())
@@ -501,7 +586,7 @@ mod tests {
                 batch.push_encoded(&encode_record(record).unwrap());
             }
             let body = batch.take();
-            prop_assert_eq!(decode_batch(&body, 3, u32::MAX).unwrap(), records);
+            prop_assert_eq!(decode_batch(&body, 3, BatchLimits::record_size_only(u32::MAX)).unwrap(), records);
         }
 
         #[test]
@@ -514,9 +599,34 @@ mod tests {
             prop_assert!(rest.is_empty());
         }
 
+        /// The decoded size a reader adds up from the bytes is the one a
+        /// writer computes from the records it encodes.
+        #[test]
+        fn the_decoded_size_read_is_the_one_written(records in records()) {
+            prop_assume!(!records.is_empty());
+            let mut batch = BatchBuilder::new();
+            let mut expected = 0;
+            for record in &records {
+                let encoded = encode_record(record).unwrap();
+                expected += record_decoded_size(encoded.len(), record.values());
+                batch.push_encoded(&encoded);
+            }
+            let body = batch.take();
+            let limits = BatchLimits { max_record_size: u32::MAX, max_decoded_size: expected };
+            let checked = check_batch(&body, 3, limits, |_, _| {}).unwrap();
+            prop_assert_eq!(checked, CheckedBatch { records: records.len() as u64, decoded_size: expected });
+            let tighter = BatchLimits { max_decoded_size: expected - 1, ..limits };
+            let refused = matches!(
+                decode_batch(&body, 3, tighter),
+                Err(Error::LimitExceeded { what: Limit::DecodedSize, value, limit })
+                    if value == expected && limit == expected - 1
+            );
+            prop_assert!(refused);
+        }
+
         #[test]
         fn garbage_batches_never_panic(body in vec(any::<u8>(), 0..200)) {
-            let _ = decode_batch(&body, 0, 64);
+            let _ = decode_batch(&body, 0, BatchLimits::record_size_only(64));
         }
     }
 
@@ -532,7 +642,7 @@ mod tests {
         batch.push_encoded(&encode_record(&record).unwrap());
         let body = batch.take();
         assert!(matches!(
-            decode_batch(&body, 0, 50),
+            decode_batch(&body, 0, BatchLimits::record_size_only(50)),
             Err(Error::LimitExceeded {
                 what: Limit::RecordSize,
                 ..
@@ -542,11 +652,70 @@ mod tests {
         push_varint(1, &mut huge);
         push_varint(u64::from(u32::MAX), &mut huge);
         assert!(matches!(
-            decode_batch(&huge, 0, 1 << 20),
+            decode_batch(&huge, 0, BatchLimits::record_size_only(1 << 20)),
             Err(Error::LimitExceeded {
                 what: Limit::RecordSize,
                 ..
             })
+        ));
+    }
+
+    /// A conversation with `members` empty member ids: `members + 1` values.
+    fn crowded(id: u8, members: usize) -> Record {
+        Record::Conversation(Conversation {
+            id: vec![id],
+            kind: ConversationKind::Group,
+            created_at_ns: 0,
+            name: None,
+            dm_peer: None,
+            added_by: None,
+            member_ids: vec![String::new(); members],
+            metadata: BTreeMap::new(),
+            last_message_ns: None,
+        })
+    }
+
+    fn body_of(entries: &[Vec<u8>]) -> Vec<u8> {
+        let mut batch = BatchBuilder::new();
+        entries.iter().for_each(|entry| batch.push_encoded(entry));
+        batch.take()
+    }
+
+    #[test]
+    fn the_decoded_size_is_the_batch_total_and_stops_at_the_first_record_over_it() {
+        let first = encode_record(&crowded(1, 1000)).unwrap();
+        let second = encode_record(&crowded(2, 1000)).unwrap();
+        // 1000 empty strings take 1000 bytes and count 32 each.
+        let one = record_decoded_size(first.len(), 1001);
+        assert_eq!(one, 256 + first.len() as u64 + 32 * 1001);
+        let body = body_of(&[first.clone(), second.clone()]);
+        let limits = |max_decoded_size| BatchLimits {
+            max_record_size: u32::MAX,
+            max_decoded_size,
+        };
+        assert_eq!(decode_batch(&body, 5, limits(2 * one)).unwrap().len(), 2);
+        // Each record alone fits; together they do not.
+        match decode_batch(&body, 5, limits(2 * one - 1)) {
+            Err(Error::LimitExceeded {
+                what: Limit::DecodedSize,
+                value,
+                ..
+            }) => assert_eq!(value, 2 * one),
+            other => panic!("expected the decoded-size limit, got {other:?}"),
+        }
+        // The size is checked record by record, in order: a record that breaks
+        // the limit is reported even when a damaged one follows it...
+        let damaged = vec![0xff];
+        let body = body_of(&[first.clone(), second.clone(), damaged.clone()]);
+        assert!(matches!(
+            decode_batch(&body, 5, limits(one)),
+            Err(Error::LimitExceeded { .. })
+        ));
+        // ...and a damaged record before it is reported first.
+        let body = body_of(&[first, damaged, second]);
+        assert!(matches!(
+            decode_batch(&body, 5, limits(one)),
+            Err(Error::Corrupt { chunk: 5, .. })
         ));
     }
 
@@ -555,7 +724,7 @@ mod tests {
         // 1 encoded in two bytes instead of one.
         let body = [0x81, 0x00];
         assert!(matches!(
-            decode_batch(&body, 4, 64),
+            decode_batch(&body, 4, BatchLimits::record_size_only(64)),
             Err(Error::Corrupt { chunk: 4, .. })
         ));
     }
@@ -576,7 +745,7 @@ mod tests {
         let mut batch = BatchBuilder::new();
         batch.push_encoded(&encoded);
         let body = batch.take();
-        match decode_batch(&body, 2, 64) {
+        match decode_batch(&body, 2, BatchLimits::record_size_only(64)) {
             Err(Error::Corrupt { chunk: 2, reason }) => {
                 assert!(reason.contains("canonical"), "{reason}")
             }

@@ -28,6 +28,7 @@ pub struct SeekableArchive<R: Read + Seek> {
     trailer: Trailer,
     archive_bytes: u64,
     opener: FrameOpener,
+    limits: Limits,
     index: Option<SeekIndex>,
     chunks_decrypted: u64,
 }
@@ -69,6 +70,7 @@ impl<R: Read + Seek> SeekableArchive<R> {
             trailer: start.trailer,
             archive_bytes: start.archive_bytes,
             opener: start.opener,
+            limits,
             index: None,
             // The metadata chunk and the trailer.
             chunks_decrypted: 2,
@@ -133,7 +135,7 @@ impl<R: Read + Seek> SeekableArchive<R> {
             .open(SealedFrame::new(frame, stored))?
             .into_parts();
         self.chunks_decrypted += 1;
-        let index = SeekIndex::parse(&body, chunk)?;
+        let index = SeekIndex::parse(&body, chunk, self.limits.max_decoded_size)?;
         if index.chunks.len() as u64 != chunk {
             return Err(self.index_corrupt("does not have one entry per chunk"));
         }

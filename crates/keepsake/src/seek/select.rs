@@ -13,7 +13,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::body::index::SeekIndex;
-use crate::body::records::{Consent, ConsentEntityType, Conversation, Message, Record, hex};
+use crate::body::records::{
+    Consent, ConsentEntityType, Message, Record, decode_exact, encode_record, hex,
+};
 use crate::error::{Error, Result};
 
 /// What a partial import takes from an archive. The default selects everything.
@@ -109,13 +111,18 @@ impl Selection {
 /// waits (in memory, one per conversation at most) until its first selected
 /// message, when a time filter may leave it without any; a selected message
 /// whose conversation record was never seen breaks the dependency rule.
+///
+/// A waiting record is held in its encoding, which costs its length, not the
+/// several times more its values take once decoded (spec §6.3.1): a record
+/// whose lists hold many tiny strings waits as compactly as any other.
 #[derive(Debug)]
 pub struct Filter<'a> {
     selection: &'a Selection,
     wanted: HashSet<&'a [u8]>,
     wanted_hex: HashSet<String>,
     seen: HashSet<Vec<u8>>,
-    pending: HashMap<Vec<u8>, Conversation>,
+    /// Conversation records waiting, by id, in their encoding.
+    pending: HashMap<Vec<u8>, Vec<u8>>,
 }
 
 impl<'a> Filter<'a> {
@@ -165,7 +172,9 @@ impl<'a> Filter<'a> {
                         continue;
                     }
                     if self.selection.has_time() {
-                        self.pending.insert(conversation.id.clone(), conversation);
+                        let id = conversation.id.clone();
+                        let encoded = encode_record(&Record::Conversation(conversation))?;
+                        self.pending.insert(id, encoded);
                     } else {
                         emit(&Record::Conversation(conversation))?;
                     }
@@ -180,8 +189,8 @@ impl<'a> Filter<'a> {
                             "a message comes before its conversation's record",
                         ));
                     }
-                    if let Some(conversation) = self.pending.remove(&message.conversation_id) {
-                        emit(&Record::Conversation(conversation))?;
+                    if let Some(encoded) = self.pending.remove(&message.conversation_id) {
+                        emit(&decode_exact(&encoded, chunk, "a waiting conversation")?)?;
                     }
                     emit(&Record::Message(message))?;
                 }

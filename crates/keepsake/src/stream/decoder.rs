@@ -8,10 +8,10 @@
 use crate::body::compress::Decompressor;
 use std::sync::Arc;
 
-use crate::body::content::{BatchFacts, ContentTally, DigestChain, DigestTurn};
+use crate::body::content::{BatchFacts, ContentTally, DigestChain, DigestTurn, FactsBuilder};
 use crate::body::pages::{PageBatch, PageSequence};
 use crate::body::records::{
-    ArchiveMetadata, ArchiveMode, Record, RecordView, check_batch, decode_batch, decode_exact,
+    ArchiveMetadata, ArchiveMode, BatchLimits, Record, check_batch, decode_exact, materialise_batch,
 };
 use crate::body::salvage_record::SalvageRecord;
 use crate::crypto::signature::SignatureStatus;
@@ -157,25 +157,27 @@ impl SealedFrame {
 }
 
 impl OpenedFrame {
-    /// The frame header, the body, and the records when it is a record batch.
+    /// The frame header, the body, and the records when it is a record batch,
+    /// built once the batch has passed its checks.
     pub(crate) fn into_parts(self) -> (FrameHeader, Vec<u8>, Option<Result<Vec<Record>>>) {
-        let records = self
-            .records
-            .map(|batch| batch.map(|batch| batch.records.unwrap_or_default()));
+        let chunk = self.frame.chunk;
+        let records = self.records.map(|batch| {
+            batch.and_then(|batch| materialise_batch(&self.body, chunk, batch.facts.records))
+        });
         (self.frame, self.body, records)
     }
 }
 
-/// A record batch decoded off the in-order thread.
+/// A record batch checked off the in-order thread; its records are built,
+/// when wanted, only by the thread that hands them over (spec §9: one
+/// batch's decoded records at a time).
 #[derive(Debug)]
 struct RecordBatch {
-    /// The records, unless the opener keeps none.
-    records: Option<Vec<Record>>,
     /// What the batch adds to the content tally.
     facts: BatchFacts,
 }
 
-/// A frame authenticated and decompressed, with its records decoded when it
+/// A frame authenticated and decompressed, with its records checked when it
 /// is a record batch: the work that can run on any thread.
 #[derive(Debug)]
 pub(crate) struct OpenedFrame {
@@ -193,9 +195,7 @@ pub(crate) struct FrameOpener {
     cipher: PayloadCipher,
     decompressor: Decompressor,
     max_chunk_size: u32,
-    max_record_size: u32,
-    /// Whether record batches are decoded into records, or only checked.
-    keep_records: bool,
+    batch_limits: BatchLimits,
     /// Where this opener adds each body to the content digest, when the
     /// decoder that interprets the frames does not.
     digest_chain: Option<Arc<DigestChain>>,
@@ -208,8 +208,7 @@ impl FrameOpener {
             cipher: self.cipher.clone(),
             decompressor: Decompressor::default(),
             max_chunk_size: self.max_chunk_size,
-            max_record_size: self.max_record_size,
-            keep_records: self.keep_records,
+            batch_limits: self.batch_limits,
             digest_chain: self.digest_chain.clone(),
         }
     }
@@ -263,25 +262,16 @@ impl FrameOpener {
         })
     }
 
-    /// Decodes a record batch and gathers what it adds to the tally; an
-    /// opener that keeps no records checks each one as a borrowed view.
+    /// Checks a record batch (spec §6.3.1) and gathers what it adds to the
+    /// tally, building no record.
     fn decode_records(&self, body: &[u8], chunk: u64) -> Result<RecordBatch> {
-        let mut facts = BatchFacts::default();
-        let records = if self.keep_records {
-            let records = decode_batch(body, chunk, self.max_record_size)?;
-            records.iter().for_each(|record| facts.add_record(record));
-            Some(records)
-        } else {
-            check_batch(body, chunk, self.max_record_size, |view| match view {
-                RecordView::Conversation(conversation) => facts.conversation(conversation.id),
-                RecordView::Message(message) => {
-                    facts.message(message.conversation_id, message.sent_at_ns)
-                }
-                RecordView::Consent(_) => facts.consent(),
-            })?;
-            None
-        };
-        Ok(RecordBatch { records, facts })
+        let mut facts = FactsBuilder::new(body);
+        check_batch(body, chunk, self.batch_limits, |_, record| {
+            facts.add(&record)
+        })?;
+        Ok(RecordBatch {
+            facts: facts.finish(),
+        })
     }
 }
 
@@ -350,6 +340,23 @@ impl Decoder {
     /// The index of the next chunk expected.
     pub fn next_chunk(&self) -> u64 {
         self.next_chunk
+    }
+
+    /// The limits this decoder reads under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What `sealed`, a frame of this archive, counts against the read-ahead
+    /// ([`Limits::read_ahead_cost`]).
+    pub(crate) fn read_ahead_cost(&self, sealed: &SealedFrame) -> u64 {
+        let max_chunk_size = self
+            .opened
+            .as_ref()
+            .map_or(self.limits.max_chunk_size, |opened| {
+                opened.prelude.max_chunk_size
+            });
+        Limits::read_ahead_cost(sealed.frame.stored_len, max_chunk_size)
     }
 
     /// Consumes bytes from `input` up to the end of the next complete unit.
@@ -578,8 +585,10 @@ impl Decoder {
                 cipher: keys.payload,
                 decompressor: Decompressor::default(),
                 max_chunk_size: header.prelude.max_chunk_size,
-                max_record_size: header.prelude.max_record_size,
-                keep_records: self.keep_records,
+                batch_limits: BatchLimits {
+                    max_record_size: header.prelude.max_record_size,
+                    max_decoded_size: self.limits.max_decoded_size,
+                },
                 digest_chain: None,
             },
             prelude: header.prelude.clone(),
@@ -646,14 +655,18 @@ impl Decoder {
                 }
                 let batch = records.ok_or_else(|| Error::invalid("a batch was not decoded"))??;
                 self.tally
-                    .add_batch(&batch.facts)
+                    .add_batch(&batch.facts, body)
                     .map_err(|why| Error::corrupt(chunk, why.describe()))?;
-                Ok(match batch.records {
-                    Some(records) => Event::Records { chunk, records },
-                    None => Event::Checked {
+                Ok(if self.keep_records {
+                    Event::Records {
+                        chunk,
+                        records: materialise_batch(body, chunk, batch.facts.records)?,
+                    }
+                } else {
+                    Event::Checked {
                         chunk,
                         records: batch.facts.records,
-                    },
+                    }
                 })
             }
             ChunkKind::PAGES => {

@@ -1,6 +1,7 @@
 //! Blocking adapters over the sans-I/O [`Decoder`]: a streaming reader for
 //! any [`Read`], and a summary reader for seekable files (spec §7).
 
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 
 use crate::body::pages::PageBatch;
@@ -19,11 +20,18 @@ use crate::stream::pipeline::{OrderedPool, default_threads, usable_threads};
 /// How much is read from the source at a time.
 const READ_BUFFER_LEN: usize = 64 * 1024;
 
-/// Frames opened ahead of the one being interpreted, per worker thread.
+/// Frames opened ahead of the one being interpreted, per worker thread: more
+/// would keep no worker busier. The read-ahead budget in bytes
+/// ([`Limits::read_ahead`]) caps them further.
 const FRAMES_IN_FLIGHT_PER_THREAD: usize = 2;
 
 /// Feeds a [`Decoder`] from a [`Read`], one buffer at a time, opening frames
 /// on worker threads when there are several and interpreting them in order.
+///
+/// The frames handed to the workers and not yet interpreted are held to a
+/// byte budget, each counted as [`Limits::read_ahead_cost`], whatever the
+/// number of threads: at most [`Limits::read_ahead`] bytes, or one frame,
+/// plus the frame read next, which waits until there is room for it.
 struct Feeder<R: Read> {
     source: R,
     decoder: Decoder,
@@ -37,6 +45,15 @@ struct Feeder<R: Read> {
     /// has been interpreted: the outcome is the one a sequential reader gives.
     deferred: Option<Error>,
     input_done: bool,
+    /// What each frame in the pool counts against the read-ahead, oldest first.
+    charges: VecDeque<u64>,
+    /// Their sum.
+    charged: u64,
+    /// A frame read while the read-ahead was full.
+    waiting: Option<SealedFrame>,
+    /// The most frames in flight at once, for the tests.
+    #[cfg(test)]
+    most_in_flight: usize,
 }
 
 impl<R: Read> Feeder<R> {
@@ -52,6 +69,11 @@ impl<R: Read> Feeder<R> {
             pool: None,
             deferred: None,
             input_done: false,
+            charges: VecDeque::new(),
+            charged: 0,
+            waiting: None,
+            #[cfg(test)]
+            most_in_flight: 0,
         }
     }
 
@@ -114,7 +136,11 @@ impl<R: Read> Feeder<R> {
             .as_mut()
             .ok_or_else(|| Error::invalid("no pool"))?;
         match pool.next_result()? {
-            Some(opened) => self.interpret(opened).map(Some),
+            Some(opened) => {
+                let charge = self.charges.pop_front().unwrap_or(0);
+                self.charged -= charge;
+                self.interpret(opened).map(Some)
+            }
             None => match self.deferred.take() {
                 Some(error) => Err(error),
                 None => Ok(None),
@@ -122,25 +148,52 @@ impl<R: Read> Feeder<R> {
         }
     }
 
-    /// Reads frames ahead into the pool until it is full or the input ends.
+    /// Reads frames ahead into the pool until it holds two per thread or
+    /// the read-ahead budget, or the input ends.
     fn fill_pool(&mut self) {
-        while !self.input_done
-            && self.deferred.is_none()
-            && self.pool.as_ref().is_some_and(|pool| !pool.is_full())
-        {
-            match self.next_unit() {
-                Ok(Some(Unit::Frame(sealed))) => {
-                    if let Some(pool) = self.pool.as_mut()
-                        && let Err(error) = pool.submit(sealed)
-                    {
-                        self.deferred = Some(error);
+        while self.deferred.is_none() && self.pool.as_ref().is_some_and(|pool| !pool.is_full()) {
+            let sealed = match self.waiting.take() {
+                Some(sealed) => sealed,
+                None if self.input_done => return,
+                None => match self.next_unit() {
+                    Ok(Some(Unit::Frame(sealed))) => sealed,
+                    Ok(Some(Unit::Header(_))) => {
+                        self.deferred = Some(Error::invalid("a second header in one archive"));
+                        return;
                     }
+                    Ok(None) => {
+                        self.input_done = true;
+                        return;
+                    }
+                    Err(error) => {
+                        self.deferred = Some(error);
+                        return;
+                    }
+                },
+            };
+            let cost = self.decoder.read_ahead_cost(&sealed);
+            if !self.charges.is_empty()
+                && self.charged.saturating_add(cost) > self.decoder.limits().read_ahead
+            {
+                self.waiting = Some(sealed);
+                return;
+            }
+            if let Some(pool) = self.pool.as_mut() {
+                match pool.submit(sealed) {
+                    Ok(_) => {
+                        self.charges.push_back(cost);
+                        self.charged += cost;
+                        debug_assert!(
+                            self.charges.len() == 1
+                                || self.charged <= self.decoder.limits().read_ahead
+                        );
+                        #[cfg(test)]
+                        {
+                            self.most_in_flight = self.most_in_flight.max(self.charges.len());
+                        }
+                    }
+                    Err(error) => self.deferred = Some(error),
                 }
-                Ok(Some(Unit::Header(_))) => {
-                    self.deferred = Some(Error::invalid("a second header in one archive"));
-                }
-                Ok(None) => self.input_done = true,
-                Err(error) => self.deferred = Some(error),
             }
         }
     }
@@ -201,8 +254,9 @@ impl<R: Read> ArchiveReader<R> {
 
     /// As [`ArchiveReader::new`], opening chunks on `threads` worker threads
     /// (one means all on the caller's thread). Records come out in archive
-    /// order whatever the number of threads; memory grows with it, by two
-    /// chunks per thread.
+    /// order whatever the number of threads. The frames opened ahead take at
+    /// most two per thread and [`Limits::read_ahead`] bytes in all, however
+    /// many threads there are.
     pub fn with_threads(
         source: R,
         identities: &[Identity],
@@ -504,4 +558,67 @@ pub(crate) fn read_exact_at<R: Read + Seek>(
             },
             _ => Error::Io(error),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::records::{Consent, ConsentEntityType, ConsentState};
+    use crate::crypto::ArchiveKey;
+    use crate::limits::MIN_CHUNK_SIZE;
+    use crate::stream::writer::{ArchiveWriter, WriterOptions};
+
+    /// An archive of 4 KiB chunks, some thirty of them.
+    fn many_chunks() -> Vec<u8> {
+        let key = ArchiveKey::from_bytes([7; 32]);
+        let options = WriterOptions {
+            chunk_size: MIN_CHUNK_SIZE,
+            threads: 1,
+            ..WriterOptions::default()
+        };
+        let mut writer =
+            ArchiveWriter::new(Vec::new(), &[&key], &ArchiveMetadata::now(), &options).unwrap();
+        for n in 0..4000u32 {
+            let record = Record::Consent(Consent {
+                entity_type: ConsentEntityType::Inbox,
+                entity: format!("inbox-{n}-{}", n.wrapping_mul(2_654_435_761)),
+                state: ConsentState::Allowed,
+                updated_at_ns: i64::from(n),
+            });
+            writer.write_record(&record).unwrap();
+        }
+        writer.finish().unwrap().0
+    }
+
+    /// Reads `bytes` on four threads with `read_ahead` (the reader checks the
+    /// budget as it submits each frame); returns the most frames that were
+    /// in flight at once.
+    fn most_in_flight(bytes: &[u8], read_ahead: u64) -> usize {
+        let limits = Limits {
+            read_ahead,
+            ..Limits::default()
+        };
+        let identities = [ArchiveKey::from_bytes([7; 32]).into()];
+        let mut reader = ArchiveReader::with_threads(bytes, &identities, limits, 4).unwrap();
+        let mut batches = 0;
+        while reader.next_batch().unwrap().is_some() {
+            batches += 1;
+        }
+        assert!(batches > 20, "{batches} batches");
+        assert!(reader.feeder.charges.is_empty() && reader.feeder.charged == 0);
+        reader.feeder.most_in_flight
+    }
+
+    #[test]
+    fn frames_read_ahead_keep_to_the_byte_budget_whatever_the_threads() {
+        let bytes = many_chunks();
+        // Each 4 KiB frame counts its stored bytes and 8 KiB.
+        let frame = Limits::read_ahead_cost(MIN_CHUNK_SIZE, MIN_CHUNK_SIZE);
+        assert_eq!(most_in_flight(&bytes, 0), 1);
+        // Frames are stored compressed, so three budgeted frames hold three or four.
+        let three = most_in_flight(&bytes, 3 * frame);
+        assert!((3..=4).contains(&three), "{three} frames");
+        // A generous budget leaves two frames per thread.
+        assert_eq!(most_in_flight(&bytes, u64::MAX), 8);
+    }
 }

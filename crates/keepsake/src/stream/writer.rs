@@ -20,7 +20,9 @@ use crate::format::{
     ChunkKind, FLAG_COMPRESSED, FLAG_FINAL, FRAME_HEADER_LEN, FrameHeader, Header, PRELUDE_LEN,
     Prelude, TAG_LEN, Trailer,
 };
-use crate::limits::{DEFAULT_MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use crate::limits::{
+    MIN_CHUNK_SIZE, WRITER_MAX_CHUNK_SIZE, decoded_size_budget, record_decoded_size,
+};
 use crate::stream::pipeline::{OrderedPool, SpareBuffers, default_threads, usable_threads};
 
 /// The default chunk size: large enough for zstd to find redundancy across
@@ -38,7 +40,10 @@ const BATCH_OVERHEAD: u32 = 8;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriterOptions {
     /// The largest decompressed chunk body, declared in the header; between
-    /// 4 KiB and 64 MiB. A batch is closed before it would grow past this.
+    /// 4 KiB and 64 MiB. A batch is closed before it would grow past this, or
+    /// past its decoded-size budget ([`decoded_size_budget`]). Readers with
+    /// default limits accept chunks of up to 4 MiB
+    /// ([`crate::limits::DEFAULT_MAX_CHUNK_SIZE`]); larger ones need raised limits.
     pub chunk_size: u32,
     /// The zstd level for every chunk.
     pub level: i32,
@@ -61,11 +66,11 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    /// Checks the options against what every default reader accepts.
+    /// Checks the options against what the format and this writer allow.
     fn validate(&self) -> Result<()> {
-        if !(MIN_CHUNK_SIZE..=DEFAULT_MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+        if !(MIN_CHUNK_SIZE..=WRITER_MAX_CHUNK_SIZE).contains(&self.chunk_size) {
             return Err(Error::invalid(format!(
-                "the chunk size must be between {MIN_CHUNK_SIZE} and {DEFAULT_MAX_CHUNK_SIZE} bytes, not {}",
+                "the chunk size must be between {MIN_CHUNK_SIZE} and {WRITER_MAX_CHUNK_SIZE} bytes, not {}",
                 self.chunk_size
             )));
         }
@@ -85,6 +90,12 @@ impl WriterOptions {
     pub fn max_record_size(&self) -> u32 {
         self.chunk_size - BATCH_OVERHEAD
     }
+
+    /// The largest decoded size (spec §6.3.1) of a batch these options
+    /// write: what readers with limits for this chunk size accept.
+    pub fn max_decoded_size(&self) -> u64 {
+        decoded_size_budget(self.chunk_size)
+    }
 }
 
 /// Writes one archive to a byte sink.
@@ -100,6 +111,8 @@ pub struct ArchiveWriter<W: Write> {
     compressor: Compressor,
     options: WriterOptions,
     batch: BatchBuilder,
+    /// The decoded size of the records in `batch` (spec §6.3.1).
+    batch_decoded_size: u64,
     scratch: Vec<u8>,
     next_chunk: u64,
     bytes_written: u64,
@@ -207,6 +220,7 @@ impl<W: Write> ArchiveWriter<W> {
             compressor: Compressor::new(options.level)?,
             options: options.clone(),
             batch: BatchBuilder::new(),
+            batch_decoded_size: 0,
             scratch: Vec::new(),
             next_chunk: 0,
             bytes_written: header_bytes.len() as u64,
@@ -270,12 +284,25 @@ impl<W: Write> ArchiveWriter<W> {
                 limit: u64::from(max_record_size),
             });
         }
+        // A reader must be able to decode any batch this writer closes
+        // (spec §8.3): a record that alone breaks the budget is refused.
+        let decoded_size = record_decoded_size(self.scratch.len(), record.values());
+        let budget = self.options.max_decoded_size();
+        if decoded_size > budget {
+            return Err(Error::LimitExceeded {
+                what: Limit::DecodedSize,
+                value: decoded_size,
+                limit: budget,
+            });
+        }
         let entry_len = varint_len(self.scratch.len() as u64) + self.scratch.len();
-        if !self.batch.is_empty() && self.batch.len() + entry_len > self.options.chunk_size as usize
-        {
+        let full = self.batch.len() + entry_len > self.options.chunk_size as usize
+            || self.batch_decoded_size + decoded_size > budget;
+        if !self.batch.is_empty() && full {
             self.flush_batch()?;
         }
         self.batch.push_encoded(&self.scratch);
+        self.batch_decoded_size += decoded_size;
         self.tally.add_record(record);
         if let Some(index) = self.index.as_mut() {
             index.add_record(record);
@@ -338,8 +365,9 @@ impl<W: Write> ArchiveWriter<W> {
     ///
     /// Unless [`without_index`](ArchiveWriter::without_index) was called, a
     /// seek index chunk comes just before the trailer and the trailer points
-    /// to it (spec §6.5); when the index would be larger than the chunk size
-    /// it is left out and the returned trailer's index fields are zero.
+    /// to it (spec §6.5); when the index would be larger than the chunk size,
+    /// or its decoded size larger than a batch's budget, it is left out and
+    /// the returned trailer's index fields are zero.
     pub fn finish(mut self) -> Result<(W, Trailer)> {
         self.guard()?;
         self.flush_batch()?;
@@ -385,7 +413,11 @@ impl<W: Write> ArchiveWriter<W> {
             return Ok(None);
         };
         debug_assert_eq!(index.entries(), self.next_chunk);
-        let body = index.build().to_bytes()?;
+        let index = index.build();
+        if index.decoded_size() > self.options.max_decoded_size() {
+            return Ok(None);
+        }
+        let body = index.to_bytes()?;
         if body.len() > self.options.chunk_size as usize {
             return Ok(None);
         }
@@ -445,6 +477,7 @@ impl<W: Write> ArchiveWriter<W> {
         }
         let buffer = self.spare_buffers.take();
         let body = self.batch.take_reusing(buffer);
+        self.batch_decoded_size = 0;
         self.write_chunk(ChunkKind::RECORDS, body)
     }
 
