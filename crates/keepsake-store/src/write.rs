@@ -181,8 +181,13 @@ impl ArchiveSink for ObjectSink {
 
     fn abort(&mut self) -> keepsake::Result<()> {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Parts(parts) => block_on(parts.abort())?
-                .map_err(|error| store_error("abort the upload of", &self.archive.url, error)),
+            State::Parts(mut parts) => {
+                // Parts still uploading land first: one the store received
+                // after the abort would stay behind it, unseen and paid for.
+                let _ = block_on(parts.wait_for_capacity(0));
+                block_on(parts.abort())?
+                    .map_err(|error| store_error("abort the upload of", &self.archive.url, error))
+            }
             State::First(_) | State::Closed => Ok(()),
         }
     }
