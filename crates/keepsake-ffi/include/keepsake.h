@@ -535,10 +535,10 @@ KeepsakeStatus keepsake_open_options_add_identity(struct KeepsakeOpenOptions *op
 
 /**
  * Sets the largest chunk and the largest record a reader accepts from an
- * archive's header, in bytes; 0 keeps the default. An archive that declares
+ * archive's header, in bytes; 0 keeps the default (4 MiB each). An archive that declares
  * more fails with KEEPSAKE_STATUS_LIMIT_EXCEEDED before anything is
- * allocated for it. Readers and summaries use these; verify and import use
- * the defaults.
+ * allocated for it. The limit on a batch's decoded size stays at its
+ * default, 16 MiB (spec §9). Readers, summaries, verify and import use these.
  *
  * # Safety
  *
@@ -550,6 +550,24 @@ KeepsakeStatus keepsake_open_options_set_limits(struct KeepsakeOpenOptions *opti
                                                 uint32_t max_chunk_size,
                                                 uint32_t max_record_size,
                                                 struct KeepsakeError **error);
+
+/**
+ * Requires, of keepsake_archive_verify and keepsake_database_import, a
+ * valid signature by `signer` (`keepsakesig1…`) bound to the archive's file
+ * key (scheme 2): an archive intact but not so signed fails with
+ * KEEPSAKE_STATUS_UNTRUSTED_SIGNATURE, and an import then writes nothing.
+ * NULL removes a signer set before. Readers and summaries report the
+ * signature but do not require it.
+ *
+ * # Safety
+ *
+ * `options` must be NULL or a live handle from keepsake_open_options_new not
+ * in use by another thread; `signer` NULL or a NUL-terminated string;
+ * `error` NULL or writable storage for a `KeepsakeError *`.
+ */
+KeepsakeStatus keepsake_open_options_set_trusted_signer(struct KeepsakeOpenOptions *options,
+                                                        const char *signer,
+                                                        struct KeepsakeError **error);
 
 /**
  * Sets how many worker threads a reader opens chunks on; 0 means one per

@@ -5,7 +5,8 @@ use std::ffi::{c_char, c_void};
 use std::fs::File;
 use std::path::Path;
 
-use keepsake::{Limits, read_summary};
+use keepsake::crypto::signature::require_signer;
+use keepsake::read_summary;
 use keepsake_sqlite::{
     CreateOptions, ImportOptions, create_archive, import_archive_with, verify_archive_with,
 };
@@ -74,10 +75,17 @@ pub unsafe extern "C" fn keepsake_archive_verify(
         // SAFETY: as the caller promises.
         let options = unsafe { handle(options, "the open options") }?;
         let progress = progress(on_progress, user_data);
-        let verified =
-            verify_archive_with(path, &options.identities, Limits::default(), &progress)?;
+        let verified = verify_archive_with(path, &options.identities, options.limits, &progress)?;
+        if let Some(trusted) = &options.trusted_signer {
+            require_signer(&verified.signature, trusted)?;
+        }
         // SAFETY: NULL or writable, as the caller promises.
-        unsafe { put_if_asked(report, &VerifyJson::of(&verified)) }
+        unsafe {
+            put_if_asked(
+                report,
+                &VerifyJson::of(&verified, options.trusted_signer.as_ref()),
+            )
+        }
     })
 }
 
@@ -117,7 +125,8 @@ pub unsafe extern "C" fn keepsake_database_import(
         let progress = progress(on_progress, user_data);
         let import_options = ImportOptions {
             progress,
-            ..ImportOptions::default()
+            trusted_signer: options.trusted_signer,
+            limits: options.limits,
         };
         let imported = import_archive_with(archive, &options.identities, db, &import_options)?;
         // SAFETY: NULL or writable, as the caller promises.

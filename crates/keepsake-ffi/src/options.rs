@@ -4,6 +4,7 @@
 
 use std::ffi::c_char;
 
+use keepsake::crypto::signature::Signer;
 use keepsake::stream::writer::WriterOptions;
 use keepsake::{
     ArchiveKey, Argon2Params, Elements, Error, Identity, Limits, Passphrase, Recipient, Result,
@@ -23,6 +24,8 @@ pub struct KeepsakeOpenOptions {
     pub(crate) limits: Limits,
     /// Worker threads for opening chunks; `None` for one per core.
     pub(crate) threads: Option<usize>,
+    /// The signer verify and import require, if any.
+    pub(crate) trusted_signer: Option<Signer>,
 }
 
 /// How to write an archive: its key slots (at least one), what the metadata
@@ -157,10 +160,10 @@ pub unsafe extern "C" fn keepsake_open_options_add_identity(
 }
 
 /// Sets the largest chunk and the largest record a reader accepts from an
-/// archive's header, in bytes; 0 keeps the default. An archive that declares
+/// archive's header, in bytes; 0 keeps the default (4 MiB each). An archive that declares
 /// more fails with KEEPSAKE_STATUS_LIMIT_EXCEEDED before anything is
-/// allocated for it. Readers and summaries use these; verify and import use
-/// the defaults.
+/// allocated for it. The limit on a batch's decoded size stays at its
+/// default, 16 MiB (spec §9). Readers, summaries, verify and import use these.
 ///
 /// # Safety
 ///
@@ -181,6 +184,37 @@ pub unsafe extern "C" fn keepsake_open_options_set_limits(
         let or_default = |value: u32, default: u32| if value == 0 { default } else { value };
         options.limits.max_chunk_size = or_default(max_chunk_size, defaults.max_chunk_size);
         options.limits.max_record_size = or_default(max_record_size, defaults.max_record_size);
+        Ok(())
+    })
+}
+
+/// Requires, of keepsake_archive_verify and keepsake_database_import, a
+/// valid signature by `signer` (`keepsakesig1…`) bound to the archive's file
+/// key (scheme 2): an archive intact but not so signed fails with
+/// KEEPSAKE_STATUS_UNTRUSTED_SIGNATURE, and an import then writes nothing.
+/// NULL removes a signer set before. Readers and summaries report the
+/// signature but do not require it.
+///
+/// # Safety
+///
+/// `options` must be NULL or a live handle from keepsake_open_options_new not
+/// in use by another thread; `signer` NULL or a NUL-terminated string;
+/// `error` NULL or writable storage for a `KeepsakeError *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keepsake_open_options_set_trusted_signer(
+    options: *mut KeepsakeOpenOptions,
+    signer: *const c_char,
+    error: *mut *mut KeepsakeError,
+) -> KeepsakeStatus {
+    guard(error, || {
+        // SAFETY: as the caller promises.
+        let options = unsafe { handle_mut(options, "the open options") }?;
+        options.trusted_signer = if signer.is_null() {
+            None
+        } else {
+            // SAFETY: not NULL; NUL-terminated as the caller promises.
+            Some(unsafe { text(signer, "the signer") }?.parse::<Signer>()?)
+        };
         Ok(())
     })
 }

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use keepsake::crypto::signature::{Signer, sender_authenticated};
 use keepsake::format::Trailer;
 use keepsake::json::Json;
 use keepsake::stream::decoder::HeaderInfo;
@@ -92,16 +93,29 @@ pub(crate) struct VerifyJson<'a> {
     metadata: Json<&'a ArchiveMetadata>,
     trailer: Json<&'a Trailer>,
     signature: SignatureJson,
+    /// `raw-key`, `passphrase` or `x25519`.
+    opened_with: &'static str,
+    /// Whether the writer is known (spec §11.3): false for an archive opened
+    /// with an X25519 identity, whose recipient string anyone may know,
+    /// unless a trusted signer's valid signature names the writer.
+    sender_authenticated: bool,
 }
 
 impl<'a> VerifyJson<'a> {
-    pub(crate) fn of(report: &'a VerifyReport) -> Self {
+    /// The report of a verification that required `trusted`, if set.
+    pub(crate) fn of(report: &'a VerifyReport, trusted: Option<&Signer>) -> Self {
         VerifyJson {
             archive_bytes: report.bytes,
             chunks: report.chunks,
             metadata: Json(&report.metadata),
             trailer: Json(&report.trailer),
             signature: SignatureJson::of(&report.signature),
+            opened_with: report.opened_with.word(),
+            sender_authenticated: sender_authenticated(
+                report.opened_with,
+                &report.signature,
+                trusted,
+            ),
         }
     }
 }
@@ -119,6 +133,11 @@ struct CountsJson {
 pub(crate) struct ImportJson {
     inserted: CountsJson,
     skipped: CountsJson,
+    /// Messages of conversations the database has and uses, left out.
+    active_conversation_messages: u64,
+    /// Consent records dated more than a day ahead of this machine's clock, left out.
+    future_consent: u64,
+    signature: SignatureJson,
 }
 
 impl ImportJson {
@@ -131,6 +150,9 @@ impl ImportJson {
         ImportJson {
             inserted: counts(|kind| kind.inserted),
             skipped: counts(|kind| kind.skipped),
+            active_conversation_messages: report.active_conversation_messages,
+            future_consent: report.future_consent,
+            signature: SignatureJson::of(&report.signature),
         }
     }
 }

@@ -293,7 +293,9 @@ fn c_writes_archives_the_keepsake_binary_verifies() {
         .arg(&key_hex)
         .arg(identity.recipient().to_string())
         .arg(identity.to_text().as_str())
-        .arg(signing_key.to_text().as_str()));
+        .arg(signing_key.to_text().as_str())
+        .arg(&signer)
+        .arg(SigningKey::from_bytes([10; 32]).signer().to_string()));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("done\t0 failures"),
@@ -324,6 +326,16 @@ fn c_writes_archives_the_keepsake_binary_verifies() {
     assert_eq!(json("summary")["trailer"], trailer);
     assert_eq!(json("summary")["signature"]["signer"], signer.as_str());
     assert_eq!(json("verify")["trailer"], trailer);
+    assert_eq!(json("verify")["opened_with"], "x25519");
+    // Opened with an X25519 identity, signed by a signer nobody named.
+    assert_eq!(json("verify")["sender_authenticated"], false);
+    assert_eq!(
+        json("verify-trusted")["signature"]["signer"],
+        signer.as_str()
+    );
+    assert_eq!(json("verify-trusted")["sender_authenticated"], true);
+    assert_eq!(json("import")["signature"]["status"], "valid");
+    assert_eq!(json("import")["future_consent"], 0);
     assert_eq!(json("import")["inserted"], written);
     assert_eq!(json("import-again")["skipped"], written);
     assert_eq!(json("import-again")["inserted"], counts(0, 0, 0));

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+use keepsake::crypto::signature::{Signer, require_signer};
 use keepsake_sqlite::CreateOptions;
 
 use crate::errors::{IntoPy, Raised};
@@ -79,21 +80,26 @@ pub(crate) fn archive_metadata(
 /// Imports the archive at `path` into the database `db` (created with the
 /// reference schema if needed), all or nothing: after any error or a
 /// cancellation the database is exactly as it was. Additive: rows already
-/// there are kept, so importing twice inserts nothing the second time.
+/// there are kept, so importing twice inserts nothing the second time. With
+/// `trusted_signer` (`keepsakesig1...`), an archive not validly signed by it
+/// (scheme 2) raises UntrustedSignatureError and nothing is imported.
 #[pyfunction]
-#[pyo3(signature = (path, key, db, *, progress=None))]
+#[pyo3(signature = (path, key, db, *, progress=None, trusted_signer=None))]
 pub(crate) fn import_archive(
     py: Python<'_>,
     path: PathBuf,
     key: &Bound<'_, PyAny>,
     db: PathBuf,
     progress: Option<Py<PyAny>>,
+    trusted_signer: Option<&str>,
 ) -> PyResult<ImportReport> {
     let identities = identities(key)?;
+    let trusted_signer = signer(trusted_signer)?;
     let raised = Raised::default();
     let progress = self::progress(progress, &raised);
     let options = keepsake_sqlite::ImportOptions {
         progress,
+        trusted_signer,
         ..keepsake_sqlite::ImportOptions::default()
     };
     let imported =
@@ -102,16 +108,19 @@ pub(crate) fn import_archive(
 }
 
 /// Reads and authenticates the whole archive at `path`, as an import would,
-/// and writes nothing.
+/// and writes nothing. With `trusted_signer`, an archive intact but not
+/// validly signed by it raises UntrustedSignatureError.
 #[pyfunction]
-#[pyo3(signature = (path, key, *, progress=None))]
+#[pyo3(signature = (path, key, *, progress=None, trusted_signer=None))]
 pub(crate) fn verify_archive(
     py: Python<'_>,
     path: PathBuf,
     key: &Bound<'_, PyAny>,
     progress: Option<Py<PyAny>>,
+    trusted_signer: Option<&str>,
 ) -> PyResult<VerifyReport> {
     let identities = identities(key)?;
+    let trusted_signer = signer(trusted_signer)?;
     let raised = Raised::default();
     let progress = self::progress(progress, &raised);
     let verified = py.detach(|| {
@@ -122,5 +131,14 @@ pub(crate) fn verify_archive(
             &progress,
         )
     });
-    VerifyReport::of(py, &raised.result(verified)?)
+    let verified = raised.result(verified)?;
+    if let Some(trusted) = &trusted_signer {
+        require_signer(&verified.signature, trusted).py()?;
+    }
+    VerifyReport::of(py, &verified)
+}
+
+/// The signer a verify or import requires, from its text `keepsakesig1...`.
+fn signer(text: Option<&str>) -> PyResult<Option<Signer>> {
+    text.map(|text| text.parse::<Signer>()).transpose().py()
 }

@@ -122,6 +122,24 @@ def test_a_wrong_key_is_told_apart_and_imports_nothing(tmp_path, archive, databa
     assert rows(database) == before
 
 
+def test_a_trusted_signer_is_required_before_anything_is_imported(tmp_path, database):
+    signing_key = keepsake.SigningKey.generate()
+    other = keepsake.SigningKey.generate()
+    signed = tmp_path / "signed.keepsake"
+    keepsake.create_archive(database, signed, KEY, signing_key=signing_key)
+    report = keepsake.verify_archive(signed, KEY, trusted_signer=signing_key.signer)
+    assert report.signature.signer == signing_key.signer
+    fresh = tmp_path / "fresh.db"
+    with pytest.raises(keepsake.UntrustedSignatureError):
+        keepsake.verify_archive(signed, KEY, trusted_signer=other.signer)
+    with pytest.raises(keepsake.UntrustedSignatureError):
+        keepsake.import_archive(signed, KEY, fresh, trusted_signer=other.signer)
+    assert not fresh.exists()
+    imported = keepsake.import_archive(signed, KEY, fresh, trusted_signer=signing_key.signer)
+    assert imported.inserted.messages > 0
+    assert rows(fresh) == rows(database)
+
+
 def test_damage_is_reported_by_class_with_its_place(tmp_path, archive, database, records):
     data = archive.read_bytes()
     damaged = tmp_path / "damaged.keepsake"

@@ -221,7 +221,7 @@ static long copy_encoded(const char *from, const char *to, const KeepsakeOpenOpt
 
 int main(int argc, char **argv) {
     char callback_path[4096], file_path[4096], db_path[4096], from_db[4096], scratch[4096];
-    const char *dir, *key, *recipient, *identity, *signing_key;
+    const char *dir, *key, *recipient, *identity, *signing_key, *signer, *other_signer;
     KeepsakeWriteOptions *options;
     KeepsakeOpenOptions *by_key, *by_identity, *by_passphrase, *wrong;
     KeepsakeWriter *writer = NULL;
@@ -233,12 +233,14 @@ int main(int argc, char **argv) {
     long written;
     uint8_t other_key[32];
 
-    if (argc != 6) die("usage: roundtrip DIR KEY_HEX RECIPIENT IDENTITY SIGNING_KEY");
+    if (argc != 8) die("usage: roundtrip DIR KEY_HEX RECIPIENT IDENTITY SIGNING_KEY SIGNER OTHER_SIGNER");
     dir = argv[1];
     key = argv[2];
     recipient = argv[3];
     identity = argv[4];
     signing_key = argv[5];
+    signer = argv[6];
+    other_signer = argv[7];
     snprintf(callback_path, sizeof callback_path, "%s/callback.keepsake", dir);
     snprintf(file_path, sizeof file_path, "%s/file.keepsake", dir);
     snprintf(db_path, sizeof db_path, "%s/imported.db", dir);
@@ -300,6 +302,20 @@ int main(int argc, char **argv) {
     MUST("import again", keepsake_database_import(file_path, by_key, db_path, NULL, NULL, &buffer,
                                                   &err));
     print_buffer("import-again", buffer);
+
+    /* A trusted signer: another signer's name refuses verify and import,
+       which writes nothing; the archive's own is accepted. */
+    MUST("trust another", keepsake_open_options_set_trusted_signer(by_key, other_signer, &err));
+    EXPECT("verify by another signer", KEEPSAKE_STATUS_UNTRUSTED_SIGNATURE,
+           keepsake_archive_verify(callback_path, by_key, NULL, NULL, NULL, &err));
+    snprintf(scratch, sizeof scratch, "%s/untrusted.db", dir);
+    EXPECT("import by another signer", KEEPSAKE_STATUS_UNTRUSTED_SIGNATURE,
+           keepsake_database_import(callback_path, by_key, scratch, NULL, NULL, NULL, &err));
+    if (exists(scratch)) fail("an untrusted import left %s", scratch);
+    MUST("trust the signer", keepsake_open_options_set_trusted_signer(by_key, signer, &err));
+    MUST("verify by the signer", keepsake_archive_verify(callback_path, by_key, NULL, NULL, &buffer, &err));
+    print_buffer("verify-trusted", buffer);
+    MUST("trust nobody", keepsake_open_options_set_trusted_signer(by_key, NULL, &err));
 
     /* Cancelled at the first event: no rows, no new database, no archive. */
     progress.events = 0;

@@ -161,12 +161,14 @@ def import_archive(
     db: Path,
     *,
     progress: Optional[Progress] = None,
+    trusted_signer: Optional[str] = None,
 ) -> ImportReport: ...
 def verify_archive(
     path: Path,
     key: Union[ReadKey, Sequence[ReadKey]],
     *,
     progress: Optional[Progress] = None,
+    trusted_signer: Optional[str] = None,
 ) -> VerifyReport: ...
 def encode_record(record: Record) -> bytes: ...
 
