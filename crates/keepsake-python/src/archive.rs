@@ -135,7 +135,7 @@ pub(crate) fn verify_archive(
     if let Some(trusted) = &trusted_signer {
         require_signer(&verified.signature, trusted).py()?;
     }
-    VerifyReport::of(py, &verified)
+    VerifyReport::of(py, &verified, trusted_signer.as_ref())
 }
 
 /// The signer a verify or import requires, from its text `keepsakesig1...`.

@@ -200,18 +200,42 @@ pub struct VerifyReport {
     trailer: Py<Trailer>,
     /// The signature.
     signature: Py<Signature>,
+    /// The kind of key slot that opened the archive: `raw-key`,
+    /// `passphrase` or `x25519`.
+    opened_with: &'static str,
+    /// Whether the writer is known (spec §11.3): false for an archive opened
+    /// with an X25519 identity, whose recipient anyone may know, unless the
+    /// verification required a trusted signer.
+    sender_authenticated: bool,
 }
 
-repr!(VerifyReport, archive_bytes, chunks);
+repr!(
+    VerifyReport,
+    archive_bytes,
+    chunks,
+    opened_with,
+    sender_authenticated
+);
 
 impl VerifyReport {
-    pub(crate) fn of(py: Python<'_>, report: &Verified) -> PyResult<Self> {
+    /// The report of a verification that required `trusted`, if set.
+    pub(crate) fn of(
+        py: Python<'_>,
+        report: &Verified,
+        trusted: Option<&keepsake::crypto::signature::Signer>,
+    ) -> PyResult<Self> {
         Ok(VerifyReport {
             archive_bytes: report.bytes,
             chunks: report.chunks,
             metadata: Py::new(py, ArchiveMetadata::of(&report.metadata))?,
             trailer: Py::new(py, Trailer::of(py, &report.trailer))?,
             signature: Py::new(py, Signature::of(&report.signature))?,
+            opened_with: report.opened_with.word(),
+            sender_authenticated: keepsake::crypto::signature::sender_authenticated(
+                report.opened_with,
+                &report.signature,
+                trusted,
+            ),
         })
     }
 }
@@ -238,9 +262,23 @@ pub struct ImportReport {
     inserted: Py<Counts>,
     /// Records left out.
     skipped: Py<Counts>,
+    /// Messages left out because their conversation is one the database
+    /// already has and uses: an import never adds to those.
+    active_conversation_messages: u64,
+    /// Consent records left out because they are dated more than a day
+    /// ahead of this machine's clock.
+    future_consent: u64,
+    /// The archive's signature.
+    signature: Py<Signature>,
 }
 
-repr!(ImportReport, inserted, skipped);
+repr!(
+    ImportReport,
+    inserted,
+    skipped,
+    active_conversation_messages,
+    future_consent
+);
 
 impl ImportReport {
     pub(crate) fn of(py: Python<'_>, report: &Imported) -> PyResult<Self> {
@@ -257,6 +295,9 @@ impl ImportReport {
         Ok(ImportReport {
             inserted: counts(|kind| kind.inserted)?,
             skipped: counts(|kind| kind.skipped)?,
+            active_conversation_messages: report.active_conversation_messages,
+            future_consent: report.future_consent,
+            signature: Py::new(py, Signature::of(&report.signature))?,
         })
     }
 }

@@ -129,6 +129,8 @@ def test_a_trusted_signer_is_required_before_anything_is_imported(tmp_path, data
     keepsake.create_archive(database, signed, KEY, signing_key=signing_key)
     report = keepsake.verify_archive(signed, KEY, trusted_signer=signing_key.signer)
     assert report.signature.signer == signing_key.signer
+    assert report.opened_with == "raw-key"
+    assert report.sender_authenticated
     fresh = tmp_path / "fresh.db"
     with pytest.raises(keepsake.UntrustedSignatureError):
         keepsake.verify_archive(signed, KEY, trusted_signer=other.signer)
@@ -137,6 +139,9 @@ def test_a_trusted_signer_is_required_before_anything_is_imported(tmp_path, data
     assert not fresh.exists()
     imported = keepsake.import_archive(signed, KEY, fresh, trusted_signer=signing_key.signer)
     assert imported.inserted.messages > 0
+    assert imported.signature.status == "valid"
+    assert imported.active_conversation_messages == 0
+    assert imported.future_consent == 0
     assert rows(fresh) == rows(database)
 
 

@@ -124,6 +124,8 @@ class VerifyReport:
     metadata: ArchiveMetadata
     trailer: Trailer
     signature: Signature
+    opened_with: str
+    sender_authenticated: bool
 
 class Counts:
     conversations: int
@@ -133,6 +135,9 @@ class Counts:
 class ImportReport:
     inserted: Counts
     skipped: Counts
+    active_conversation_messages: int
+    future_consent: int
+    signature: Signature
 
 class CreateReport:
     archive_bytes: int
